@@ -71,8 +71,10 @@ def make_segment(flow: GradientFlow, method: str, max_steps: int, use_event: boo
             stepsize_controller=diffrax.PIDController(rtol=p.rtol, atol=p.atol),
             event=event, max_steps=max_steps, throw=False,
         )
-        t_end = sol.ts[-1]
-        y_end = sol.ys[-1]
+        # diffrax packs the saves: the ts reached, then the final state (t1=True), then inf
+        k = jnp.sum(jnp.isfinite(sol.ts)) - 1
+        t_end = sol.ts[k]
+        y_end = sol.ys[k]
         E_end, g_end = flow.energy._value_and_grad(y_end)
         finite = jnp.isfinite(E_end) & jnp.all(jnp.isfinite(y_end))
         res = sol.result
@@ -88,7 +90,8 @@ def make_segment(flow: GradientFlow, method: str, max_steps: int, use_event: boo
         ok = running & finite
         # saved points after the event (or failure) hold the final good state
         ys = sol.ys[:-1]
-        valid = (ts <= t_end)[:, None] & jnp.all(jnp.isfinite(ys), axis=1, keepdims=True)
+        valid = (jnp.arange(ts.shape[0]) < k)[:, None] & jnp.all(jnp.isfinite(ys), axis=1,
+                                                                   keepdims=True)
         fallback = jnp.where(ok, y_end, c.x)
         ys = jnp.where(valid & running, ys, fallback)
         Es, gs = jax.vmap(flow.energy._value_and_grad)(ys)

@@ -1,0 +1,3 @@
+"""The ``steepest`` command: a thin layer over the Python API."""
+
+from .app import main as main

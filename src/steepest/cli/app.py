@@ -1,0 +1,168 @@
+"""``steepest run SCENARIO.toml``, ``steepest info``, ``steepest potentials``.
+
+Errors in user input print one sentence (exit code 2); a flow that diverges prints the diagnosis,
+keeps what was computed (exit code 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="steepest — gradient flows: the steepest descent of an energy, dx/dt = −G(x)⁻¹∇V(x).",
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="the scenario TOML file")],
+    out: Annotated[Path | None, typer.Option("--out", help="output directory")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a key: --set integrate.step=0.01 (repeatable)")] = None,
+    t1: Annotated[float | None, typer.Option("--t1", help="override the end time")] = None,
+    allow_import: Annotated[bool, typer.Option(
+        "--allow-import", help="allow energy.function = 'module:function' (runs that code)")
+    ] = False,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="write landscape.png")] = True,
+) -> None:
+    """Run a scenario; write the dataset, summary.json and a landscape plot."""
+    t_start = time.perf_counter()
+    import steepest as st
+    from steepest.scenario import load
+
+    st.enable_compilation_cache()
+    try:
+        sc = load(scenario, set_ or [], t1=t1, allow_import=allow_import)
+    except st.ScenarioError as err:
+        _fail(str(err))
+    out_dir = out or Path(sc.output.get("dir") or Path("runs") / scenario.stem)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _fail(f"--out: cannot create the output directory {str(out_dir)!r}: {err.strerror}.")
+
+    from rich.console import Console
+
+    console = Console()
+    formula = sc.flow.energy.formula or sc.flow.energy.name
+    if not formula.startswith("V"):
+        formula = f"V = {formula}"
+    console.print(f"[bold]{sc.title}[/]: {sc.flow.expression()} with {formula}; method "
+                  f"{sc.solve_kwargs['method']}, {len(sc.x0)} start(s), t1 = "
+                  f"{sc.solve_kwargs['t1']:g}", highlight=False)
+    code = 0
+    try:
+        sol = sc.run(progress=True)
+    except st.FlowDiverged as err:
+        sol = err.solution
+        console.print(f"[bold red]diverged:[/] {err}", highlight=False)
+        code = 1
+    except st.ConvergenceError as err:
+        sol = err.result
+        console.print(f"[bold red]not converged:[/] {err}", highlight=False)
+        code = 1
+    except st.ScenarioError as err:
+        _fail(str(err))
+    ext = ".zarr" if sc.output.get("format") == "zarr" else ".nc"
+    data_path = sol.save(out_dir / f"solution{ext}")
+    summary = {"title": sc.title, **sol.summary(), "exit_code": code}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    files = [data_path.name, "summary.json"]
+    if plot and sc.output.get("plot", True):
+        from steepest.plot import landscape_figure
+
+        fig = landscape_figure(sc.flow.energy, sol, title=sc.title)
+        fig.savefig(out_dir / "landscape.png", dpi=110)
+        files.append("landscape.png")
+    _print_table(console, sol)
+    console.print(f"wrote {', '.join(files)} to {out_dir}/ in "
+                  f"{time.perf_counter() - t_start:.2f} s (compile "
+                  f"{sol.stats['compile_time_s']:.2f} s)", highlight=False)
+    raise typer.Exit(code)
+
+
+def _print_table(console, sol) -> None:
+    import numpy as np
+    from rich.table import Table
+
+    xf = np.atleast_2d(sol.x_final)
+    Ef = np.atleast_1d(sol.energy_final)
+    st_ = np.atleast_1d(sol.status)
+    steps = np.atleast_1d(sol.steps)
+    table = Table(title=None, show_edge=False)
+    for col in ("start", "final point", "energy", "steps", "status"):
+        table.add_column(col, justify="right" if col in ("energy", "steps") else "left")
+    idx = list(range(len(xf)))
+    if len(idx) > 12:
+        idx = idx[:6] + [-1] + idx[-5:]
+    for i in idx:
+        if i == -1:
+            table.add_row("…", "…", "…", "…", "…")
+            continue
+        table.add_row(str(i), "(" + ", ".join(f"{v:.6g}" for v in xf[i]) + ")",
+                      f"{Ef[i]:.10g}", str(int(steps[i])), str(st_[i]))
+    console.print(table)
+
+
+@app.command()
+def info() -> None:
+    """Print versions, devices, the float64 state and the compilation cache."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import jax
+
+    import steepest as st
+    from steepest._core.config import cache_dir, x64_enabled
+
+    lines = [f"steepest {st.__version__}", f"python {platform.python_version()} "
+             f"({platform.machine()}, {platform.system()})"]
+    for pkg in ("jax", "jaxlib", "diffrax", "optimistix", "equinox", "numpy", "scipy", "xarray",
+                "h5netcdf", "zarr", "matplotlib", "typer", "rich"):
+        try:
+            lines.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            lines.append(f"{pkg} (not installed)")
+    devs = jax.devices()
+    lines.append(f"devices: {', '.join(str(d) for d in devs)} (backend {jax.default_backend()})")
+    lines.append(f"float64: {'on' if x64_enabled() else 'off'} "
+                 f"(STEEPEST_X64={os.environ.get('STEEPEST_X64', 'unset')})")
+    lines.append(f"compilation cache: {cache_dir()}")
+    lines.append(f"methods: {', '.join(st.METHODS)}")
+    lines.append(f"potentials: {', '.join(st.potentials.names())}")
+    typer.echo("\n".join(lines))
+
+
+@app.command("potentials")
+def list_potentials() -> None:
+    """List the built-in potentials with their formulas and parameters."""
+    import steepest as st
+
+    for name in st.potentials.names():
+        d = st.potentials.defaults(name)
+        params = ", ".join(f"{k}={v}" for k, v in d.items()) or "no parameters"
+        typer.echo(f"{name:16s} {st.potentials.summary(name)}  [{params}]")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
