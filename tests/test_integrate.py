@@ -33,14 +33,17 @@ def test_fixed_step_linear_flow_matches_amplification_factor():
     """Euler on V = ½xᵀAx is x_n = (I − hA)ⁿ x0 exactly (gradient descent on a quadratic)."""
     h = 0.01
     sol = st.solve(quad(A3), X0, t1=1.0, method="euler", h=h)
-    np.testing.assert_allclose(sol.x_final, np.linalg.matrix_power(np.eye(3) - h * A3, 100) @ X0,
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        sol.x_final, np.linalg.matrix_power(np.eye(3) - h * A3, 100) @ X0, rtol=1e-13
+    )
     assert sol.steps == 100 and sol.t[-1] == 1.0
 
 
 def _order(method, hs, reference, flow, x0, t1):
-    errs = [np.linalg.norm(st.solve(flow, x0, t1=t1, method=method, h=h, n_save=2).x_final
-                           - reference) for h in hs]
+    errs = [
+        np.linalg.norm(st.solve(flow, x0, t1=t1, method=method, h=h, n_save=2).x_final - reference)
+        for h in hs
+    ]
     slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]
     return slope, errs
 
@@ -90,12 +93,21 @@ def test_riemannian_conformal_metric_keeps_the_path():
     """G = c(x)I only reparametrises time: the path of the flow is the same curve."""
     V = st.potentials.get("double-well")
     G = st.Riemannian(lambda x: (1.0 + x @ x) * jnp.ones(2), diagonal=True)
-    e = st.solve(st.GradientFlow(V), [0.2, 1.0], t1=30.0, method="rk45", rtol=1e-10, atol=1e-12,
-                 n_save=201)
-    r = st.solve(st.GradientFlow(V, G), [0.2, 1.0], t1=60.0, method="rk45", rtol=1e-10,
-                 atol=1e-12, n_save=401)
+    e = st.solve(
+        st.GradientFlow(V), [0.2, 1.0], t1=30.0, method="rk45", rtol=1e-10, atol=1e-12, n_save=201
+    )
+    r = st.solve(
+        st.GradientFlow(V, G),
+        [0.2, 1.0],
+        t1=60.0,
+        method="rk45",
+        rtol=1e-10,
+        atol=1e-12,
+        n_save=401,
+    )
     np.testing.assert_allclose(e.x_final, [1.0, 0.0], atol=1e-7)
     np.testing.assert_allclose(r.x_final, [1.0, 0.0], atol=1e-7)
+
     # On V = (x² − 1)² + y² the flow lines satisfy dy/dx = y/(2x(x² − 1)), so
     # I(x, y) = y |x|^½ / |x² − 1|^¼ is constant on every path of every conformal metric.
     def invariant(x):
@@ -132,8 +144,11 @@ def test_jacobian_symmetric_and_fixed_point_eigenvalues_real():
     G = st.Riemannian(lambda x: jnp.array([[2.0 + x[0] ** 2, 0.7], [0.7, 1.0 + x[1] ** 2]]))
     for metric in (st.Euclidean(), st.Preconditioned([[3.0, 1.0], [1.0, 0.5]]), G):
         fl = st.GradientFlow(V, metric)
-        fixed = [[-0.558223634633, 1.441725841805], [-0.822001558733, 0.624312802815],
-                 [0.212486582001, 0.292988325107]]
+        fixed = [
+            [-0.558223634633, 1.441725841805],
+            [-0.822001558733, 0.624312802815],
+            [0.212486582001, 0.292988325107],
+        ]
         for x in fixed:
             J = np.asarray(fl.jacobian(jnp.asarray(x)))
             lam = np.linalg.eigvals(J)
@@ -175,8 +190,9 @@ def test_discrete_gradient_monotone_far_beyond_stability_where_euler_diverges():
 def test_discrete_gradient_energy_identity_on_nonconvex_landscape():
     """V(x') − V(x) = −h|∇̄V|² ≤ 0 exactly, even with steps far beyond the explicit limit."""
     V = st.potentials.get("muller-brown")
-    sol = st.solve(V, [[-0.8, 1.2], [0.9, 0.2], [-0.3, 0.3]], t1=0.5, method="discrete-gradient",
-                   h=0.05)  # λ_max ~ 4000 here: 100× beyond 2/λ_max
+    sol = st.solve(
+        V, [[-0.8, 1.2], [0.9, 0.2], [-0.3, 0.3]], t1=0.5, method="discrete-gradient", h=0.05
+    )  # λ_max ~ 4000 here: 100× beyond 2/λ_max
     assert np.all(np.diff(sol.energy, axis=1) <= 1e-12)
 
 
@@ -265,3 +281,36 @@ def test_riemannian_metric_that_is_not_spd_is_diagnosed():
     G = st.Riemannian(lambda x: jnp.array([[1.0 - x[0], 0.0], [0.0, 1.0]]))
     with pytest.raises(st.FlowDiverged, match="not symmetric positive definite"):
         st.solve(st.GradientFlow(V, G), [1.5, 0.1], t1=1.0, method="rk4", h=1e-3)
+
+
+def test_gradient_descent_stops_at_the_exact_step():
+    """GD with grad_tol stops at the first n with |A x_n| ≤ tol, x_n = (I − hA)ⁿx0 (numpy)."""
+    h, tol = 0.05, 1e-6
+    V = quad(A3)
+    x, n = X0.copy(), 0
+    while np.linalg.norm(A3 @ x) > tol:
+        x, n = x - h * (A3 @ x), n + 1
+    for start in (X0, np.stack([X0, 2 * X0, 0.5 * X0])):
+        sol = st.solve(V, start, t1=100.0, method="euler", h=h, grad_tol=tol)
+        steps = np.atleast_1d(sol.steps)
+        assert steps[0] == n
+        np.testing.assert_allclose(np.atleast_2d(sol.x_final)[0], x, rtol=1e-12)
+        assert np.atleast_1d(sol.t_final)[0] == pytest.approx(n * h, rel=1e-12)
+
+
+def test_divergence_is_caught_at_the_first_rising_step():
+    """Euler at h slightly above 2/λ_max: the energy first rises at a step numpy predicts."""
+    A = np.diag([1.0, 10.0])
+    h = 0.2 * 1.02  # 2/λ_max = 0.2: the stiff mode grows by |1 − 10h| = 1.04 per step
+    x = np.array([1.0, 1e-3])
+    n = 0
+    while True:
+        x1 = x - h * (A @ x)
+        if 0.5 * x1 @ A @ x1 > 0.5 * x @ A @ x:
+            break
+        x, n = x1, n + 1
+    with pytest.raises(st.FlowDiverged) as e:
+        st.solve(quad(A), [1.0, 1e-3], t1=1000 * h, method="euler", h=h)
+    assert e.value.step == n
+    np.testing.assert_allclose(e.value.x, x, rtol=1e-12)
+    assert "exceeds the stability limit 0.2" in str(e.value)

@@ -9,11 +9,21 @@ import pytest
 
 import steepest as st
 
-REF = json.loads((Path(__file__).parents[2] / "shared" / "reference" / "potentials.json")
-                 .read_text()) if (Path(__file__).parents[2] / "shared" / "reference"
-                                   / "potentials.json").exists() else None
-REQUIRED = ["quadratic", "double-well", "saddle", "himmelblau", "rosenbrock", "muller-brown",
-            "six-hump-camel", "rastrigin"]
+REF = (
+    json.loads((Path(__file__).parents[2] / "shared" / "reference" / "potentials.json").read_text())
+    if (Path(__file__).parents[2] / "shared" / "reference" / "potentials.json").exists()
+    else None
+)
+REQUIRED = [
+    "quadratic",
+    "double-well",
+    "saddle",
+    "himmelblau",
+    "rosenbrock",
+    "muller-brown",
+    "six-hump-camel",
+    "rastrigin",
+]
 
 
 def test_registry_lists_required_names():
@@ -93,8 +103,9 @@ def test_quadratic_checks_its_matrix():
 
 
 def test_potential_wrapper_and_expression_agree():
-    a = st.Potential(lambda x: (x[0] ** 2 - 1) ** 2 + x[1] ** 2, dim=2,
-                     bounds=((-2, 2), (-1.5, 1.5)))
+    a = st.Potential(
+        lambda x: (x[0] ** 2 - 1) ** 2 + x[1] ** 2, dim=2, bounds=((-2, 2), (-1.5, 1.5))
+    )
     b = st.Potential.from_expression("(x**2 - 1)**2 + y**2")
     x = jnp.array([0.3, -0.7])
     assert float(a(x)) == float(b(x))

@@ -60,9 +60,11 @@ class Solution:
 
     def __repr__(self) -> str:
         shape = np.shape(self.energy)
-        return (f"Solution(method={self.settings.get('method')!r}, samples="
-                f"{shape[0] if self.batched else 1}, saved={shape[-1]}, "
-                f"t1={self.settings.get('t1')})")
+        return (
+            f"Solution(method={self.settings.get('method')!r}, samples="
+            f"{shape[0] if self.batched else 1}, saved={shape[-1]}, "
+            f"t1={self.settings.get('t1')})"
+        )
 
     # -- xarray and storage ---------------------------------------------------------------
     def to_xarray(self):

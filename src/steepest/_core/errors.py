@@ -26,7 +26,7 @@ class ScenarioError(SteepestError, ValueError):
 
 
 class FlowDiverged(SteepestError, FloatingPointError):
-    """A flow produced a non-finite value, or its energy increased in a scheme that promises decrease.
+    """A flow produced a non-finite value, or its energy rose beyond round-off.
 
     Attributes:
         x: the last finite state (shape ``(dim,)``) of the first sample that failed.

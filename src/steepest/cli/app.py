@@ -34,11 +34,16 @@ def _fail(msg: str, code: int = 2) -> None:
 def run(
     scenario: Annotated[Path, typer.Argument(help="the scenario TOML file")],
     out: Annotated[Path | None, typer.Option("--out", help="output directory")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="override a key: --set integrate.step=0.01 (repeatable)")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a key: --set integrate.step=0.01 (repeatable)"),
+    ] = None,
     t1: Annotated[float | None, typer.Option("--t1", help="override the end time")] = None,
-    allow_import: Annotated[bool, typer.Option(
-        "--allow-import", help="allow energy.function = 'module:function' (runs that code)")
+    allow_import: Annotated[
+        bool,
+        typer.Option(
+            "--allow-import", help="allow energy.function = 'module:function' (runs that code)"
+        ),
     ] = False,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="write landscape.png")] = True,
 ) -> None:
@@ -64,9 +69,12 @@ def run(
     formula = sc.flow.energy.formula or sc.flow.energy.name
     if not formula.startswith("V"):
         formula = f"V = {formula}"
-    console.print(f"[bold]{sc.title}[/]: {sc.flow.expression()} with {formula}; method "
-                  f"{sc.solve_kwargs['method']}, {len(sc.x0)} start(s), t1 = "
-                  f"{sc.solve_kwargs['t1']:g}", highlight=False)
+    console.print(
+        f"[bold]{sc.title}[/]: {sc.flow.expression()} with {formula}; method "
+        f"{sc.solve_kwargs['method']}, {len(sc.x0)} start(s), t1 = "
+        f"{sc.solve_kwargs['t1']:g}",
+        highlight=False,
+    )
     code = 0
     try:
         sol = sc.run(progress=True)
@@ -92,9 +100,12 @@ def run(
         fig.savefig(out_dir / "landscape.png", dpi=110)
         files.append("landscape.png")
     _print_table(console, sol)
-    console.print(f"wrote {', '.join(files)} to {out_dir}/ in "
-                  f"{time.perf_counter() - t_start:.2f} s (compile "
-                  f"{sol.stats['compile_time_s']:.2f} s)", highlight=False)
+    console.print(
+        f"wrote {', '.join(files)} to {out_dir}/ in "
+        f"{time.perf_counter() - t_start:.2f} s (compile "
+        f"{sol.stats['compile_time_s']:.2f} s)",
+        highlight=False,
+    )
     raise typer.Exit(code)
 
 
@@ -116,8 +127,13 @@ def _print_table(console, sol) -> None:
         if i == -1:
             table.add_row("…", "…", "…", "…", "…")
             continue
-        table.add_row(str(i), "(" + ", ".join(f"{v:.6g}" for v in xf[i]) + ")",
-                      f"{Ef[i]:.10g}", str(int(steps[i])), str(st_[i]))
+        table.add_row(
+            str(i),
+            "(" + ", ".join(f"{v:.6g}" for v in xf[i]) + ")",
+            f"{Ef[i]:.10g}",
+            str(int(steps[i])),
+            str(st_[i]),
+        )
     console.print(table)
 
 
@@ -132,18 +148,35 @@ def info() -> None:
     import steepest as st
     from steepest._core.config import cache_dir, x64_enabled
 
-    lines = [f"steepest {st.__version__}", f"python {platform.python_version()} "
-             f"({platform.machine()}, {platform.system()})"]
-    for pkg in ("jax", "jaxlib", "diffrax", "optimistix", "equinox", "numpy", "scipy", "xarray",
-                "h5netcdf", "zarr", "matplotlib", "typer", "rich"):
+    lines = [
+        f"steepest {st.__version__}",
+        f"python {platform.python_version()} ({platform.machine()}, {platform.system()})",
+    ]
+    for pkg in (
+        "jax",
+        "jaxlib",
+        "diffrax",
+        "optimistix",
+        "equinox",
+        "numpy",
+        "scipy",
+        "xarray",
+        "h5netcdf",
+        "zarr",
+        "matplotlib",
+        "typer",
+        "rich",
+    ):
         try:
             lines.append(f"{pkg} {version(pkg)}")
         except PackageNotFoundError:
             lines.append(f"{pkg} (not installed)")
     devs = jax.devices()
     lines.append(f"devices: {', '.join(str(d) for d in devs)} (backend {jax.default_backend()})")
-    lines.append(f"float64: {'on' if x64_enabled() else 'off'} "
-                 f"(STEEPEST_X64={os.environ.get('STEEPEST_X64', 'unset')})")
+    lines.append(
+        f"float64: {'on' if x64_enabled() else 'off'} "
+        f"(STEEPEST_X64={os.environ.get('STEEPEST_X64', 'unset')})"
+    )
     lines.append(f"compilation cache: {cache_dir()}")
     lines.append(f"methods: {', '.join(st.METHODS)}")
     lines.append(f"potentials: {', '.join(st.potentials.names())}")

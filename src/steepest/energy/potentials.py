@@ -72,9 +72,11 @@ def _entry(name: str) -> _Entry:
 
 def _freeze(v: Any) -> Any:
     if isinstance(v, (list, tuple, np.ndarray)):
-        return tuple(_freeze(u) for u in np.asarray(v, dtype=float).tolist()) if np.ndim(
-            v
-        ) else float(v)
+        return (
+            tuple(_freeze(u) for u in np.asarray(v, dtype=float).tolist())
+            if np.ndim(v)
+            else float(v)
+        )
     return v
 
 
@@ -139,7 +141,11 @@ def double_well(a: float = 1.0, k: float = 1.0, dim: int = 2) -> Potential:
 
     b = [(-2.0 * abs(a) if a else -2.0, 2.0 * abs(a) if a else 2.0)] + [(-1.5, 1.5)] * (n - 1)
     return Potential(
-        V, dim=n, bounds=b, name="double-well", formula="V = (x² − a²)² + k y²",
+        V,
+        dim=n,
+        bounds=b,
+        name="double-well",
+        formula="V = (x² − a²)² + k y²",
         params={"a": a, "k": k, "dim": n},
     )
 
@@ -147,16 +153,22 @@ def double_well(a: float = 1.0, k: float = 1.0, dim: int = 2) -> Potential:
 @register("saddle", "y² − x²: one saddle at the origin, unbounded below along x")
 def saddle() -> Potential:
     return Potential(
-        lambda x: x[1] ** 2 - x[0] ** 2, dim=2, bounds=[(-1.5, 1.5), (-1.5, 1.5)],
-        name="saddle", formula="V = y² − x²",
+        lambda x: x[1] ** 2 - x[0] ** 2,
+        dim=2,
+        bounds=[(-1.5, 1.5), (-1.5, 1.5)],
+        name="saddle",
+        formula="V = y² − x²",
     )
 
 
 @register("monkey-saddle", "x³ − 3xy²: a degenerate critical point (zero Hessian) at the origin")
 def monkey_saddle() -> Potential:
     return Potential(
-        lambda x: x[0] ** 3 - 3 * x[0] * x[1] ** 2, dim=2, bounds=[(-1.5, 1.5), (-1.5, 1.5)],
-        name="monkey-saddle", formula="V = x³ − 3xy²",
+        lambda x: x[0] ** 3 - 3 * x[0] * x[1] ** 2,
+        dim=2,
+        bounds=[(-1.5, 1.5), (-1.5, 1.5)],
+        name="monkey-saddle",
+        formula="V = x³ − 3xy²",
     )
 
 
@@ -164,13 +176,16 @@ def monkey_saddle() -> Potential:
 def himmelblau() -> Potential:
     return Potential(
         lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2,
-        dim=2, bounds=[(-5.0, 5.0), (-5.0, 5.0)], name="himmelblau",
+        dim=2,
+        bounds=[(-5.0, 5.0), (-5.0, 5.0)],
+        name="himmelblau",
         formula="V = (x² + y − 11)² + (x + y² − 7)²",
     )
 
 
-@register("rosenbrock", "Σ b(x_{i+1} − x_i²)² + (a − x_i)²: a narrow curved valley", a=1.0, b=100.0,
-          dim=2)
+@register(
+    "rosenbrock", "Σ b(x_{i+1} − x_i²)² + (a − x_i)²: a narrow curved valley", a=1.0, b=100.0, dim=2
+)
 def rosenbrock(a: float = 1.0, b: float = 100.0, dim: int = 2) -> Potential:
     n = _positive_int("dim", "energy.params.dim", dim)
     if n < 2:
@@ -180,8 +195,12 @@ def rosenbrock(a: float = 1.0, b: float = 100.0, dim: int = 2) -> Potential:
         return jnp.sum(b * (x[1:] - x[:-1] ** 2) ** 2 + (a - x[:-1]) ** 2)
 
     return Potential(
-        V, dim=n, bounds=[(-2.0, 2.0)] + [(-1.0, 3.0)] * (n - 1), name="rosenbrock",
-        formula="V = Σ b(x_{i+1} − x_i²)² + (a − x_i)²", params={"a": a, "b": b, "dim": n},
+        V,
+        dim=n,
+        bounds=[(-2.0, 2.0)] + [(-1.0, 3.0)] * (n - 1),
+        name="rosenbrock",
+        formula="V = Σ b(x_{i+1} − x_i²)² + (a − x_i)²",
+        params={"a": a, "b": b, "dim": n},
     )
 
 
@@ -204,7 +223,10 @@ def muller_brown() -> Potential:
         return jnp.sum(A * jnp.exp(a * dx**2 + b * dx * dy + c * dy**2))
 
     return Potential(
-        V, dim=2, bounds=[(-1.5, 1.2), (-0.5, 2.0)], name="muller-brown",
+        V,
+        dim=2,
+        bounds=[(-1.5, 1.2), (-0.5, 2.0)],
+        name="muller-brown",
         formula="V = Σᵢ Aᵢ exp(aᵢ(x−x⁰ᵢ)² + bᵢ(x−x⁰ᵢ)(y−y⁰ᵢ) + cᵢ(y−y⁰ᵢ)²)",
     )
 
@@ -216,13 +238,17 @@ def six_hump_camel() -> Potential:
         return (4 - 2.1 * u**2 + u**4 / 3) * u**2 + u * v + (-4 + 4 * v**2) * v**2
 
     return Potential(
-        V, dim=2, bounds=[(-2.0, 2.0), (-1.0, 1.0)], name="six-hump-camel",
+        V,
+        dim=2,
+        bounds=[(-2.0, 2.0), (-1.0, 1.0)],
+        name="six-hump-camel",
         formula="V = (4 − 2.1x² + x⁴/3)x² + xy + (−4 + 4y²)y²",
     )
 
 
-@register("rastrigin", "A·n + Σ (x_i² − A cos 2πx_i): a regular lattice of local minima", A=10.0,
-          dim=2)
+@register(
+    "rastrigin", "A·n + Σ (x_i² − A cos 2πx_i): a regular lattice of local minima", A=10.0, dim=2
+)
 def rastrigin(A: float = 10.0, dim: int = 2) -> Potential:
     n = _positive_int("dim", "energy.params.dim", dim)
 
@@ -230,6 +256,10 @@ def rastrigin(A: float = 10.0, dim: int = 2) -> Potential:
         return A * n + jnp.sum(x**2 - A * jnp.cos(2 * math.pi * x))
 
     return Potential(
-        V, dim=n, bounds=[(-5.12, 5.12)] * n, name="rastrigin",
-        formula="V = A n + Σ (x_i² − A cos 2πx_i)", params={"A": A, "dim": n},
+        V,
+        dim=n,
+        bounds=[(-5.12, 5.12)] * n,
+        name="rastrigin",
+        formula="V = A n + Σ (x_i² − A cos 2πx_i)",
+        params={"A": A, "dim": n},
     )

@@ -50,8 +50,9 @@ def init_carry(flow: GradientFlow, x0: jax.Array, grad_tol) -> Carry:
     return Carry(x0, E, g, st, z, z, jnp.zeros((), x0.dtype), z, z + 1, z)
 
 
-def make_segment(flow: GradientFlow, method: str, max_steps: int, use_event: bool,
-                 save_state: bool):
+def make_segment(
+    flow: GradientFlow, method: str, max_steps: int, use_event: bool, save_state: bool
+):
     import diffrax  # heavy: imported only when an adaptive method is used
 
     solver = getattr(diffrax, _SOLVERS[method])()
@@ -66,10 +67,17 @@ def make_segment(flow: GradientFlow, method: str, max_steps: int, use_event: boo
             )
         running = c.status == S.RUNNING
         sol = diffrax.diffeqsolve(
-            term, solver, t0=p.t_start, t1=ts[-1], dt0=None, y0=c.x,
+            term,
+            solver,
+            t0=p.t_start,
+            t1=ts[-1],
+            dt0=None,
+            y0=c.x,
             saveat=diffrax.SaveAt(ts=ts, t1=True),
             stepsize_controller=diffrax.PIDController(rtol=p.rtol, atol=p.atol),
-            event=event, max_steps=max_steps, throw=False,
+            event=event,
+            max_steps=max_steps,
+            throw=False,
         )
         # diffrax packs the saves: the ts reached, then the final state (t1=True), then inf
         k = jnp.sum(jnp.isfinite(sol.ts)) - 1
@@ -79,10 +87,13 @@ def make_segment(flow: GradientFlow, method: str, max_steps: int, use_event: boo
         finite = jnp.isfinite(E_end) & jnp.all(jnp.isfinite(y_end))
         res = sol.result
         new_status = jnp.where(
-            res == diffrax.RESULTS.successful, S.DONE,
-            jnp.where(res == diffrax.RESULTS.event_occurred, S.CONVERGED,
-                      jnp.where(res == diffrax.RESULTS.max_steps_reached, S.MAX_STEPS,
-                                S.NONFINITE)),
+            res == diffrax.RESULTS.successful,
+            S.DONE,
+            jnp.where(
+                res == diffrax.RESULTS.event_occurred,
+                S.CONVERGED,
+                jnp.where(res == diffrax.RESULTS.max_steps_reached, S.MAX_STEPS, S.NONFINITE),
+            ),
         )
         new_status = jnp.where(finite, new_status, S.NONFINITE)
         # a segment that ends before t1 leaves the trajectory running
@@ -90,19 +101,24 @@ def make_segment(flow: GradientFlow, method: str, max_steps: int, use_event: boo
         ok = running & finite
         # saved points after the event (or failure) hold the final good state
         ys = sol.ys[:-1]
-        valid = (jnp.arange(ts.shape[0]) < k)[:, None] & jnp.all(jnp.isfinite(ys), axis=1,
-                                                                   keepdims=True)
+        valid = (jnp.arange(ts.shape[0]) < k)[:, None] & jnp.all(
+            jnp.isfinite(ys), axis=1, keepdims=True
+        )
         fallback = jnp.where(ok, y_end, c.x)
         ys = jnp.where(valid & running, ys, fallback)
         Es, gs = jax.vmap(flow.energy._value_and_grad)(ys)
         n_steps = sol.stats["num_steps"]
         c1 = Carry(
-            jnp.where(ok, y_end, c.x), jnp.where(ok, E_end, c.E), jnp.where(ok, g_end, c.g),
+            jnp.where(ok, y_end, c.x),
+            jnp.where(ok, E_end, c.E),
+            jnp.where(ok, g_end, c.g),
             jnp.where(running, new_status, c.status),
             c.steps + jnp.where(running, sol.stats["num_accepted_steps"], 0),
             c.rejected + jnp.where(running, sol.stats["num_rejected_steps"], 0),
-            jnp.where(ok, t_end, c.t_stop), c.n,
-            c.nfev + jnp.where(running, stages * n_steps, 0), c.nhalve,
+            jnp.where(ok, t_end, c.t_stop),
+            c.n,
+            c.nfev + jnp.where(running, stages * n_steps, 0),
+            c.nhalve,
         )
         saved = (ys if save_state else None, Es, jnp.linalg.norm(gs, axis=-1))
         return c1, saved

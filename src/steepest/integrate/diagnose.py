@@ -14,11 +14,14 @@ def _fmt(v: float) -> str:
 
 
 def _point(x: np.ndarray) -> str:
-    return "(" + ", ".join(f"{v:.4g}" for v in np.ravel(x)[:6]) + (", …)" if np.size(x) > 6 else ")")
+    return (
+        "(" + ", ".join(f"{v:.4g}" for v in np.ravel(x)[:6]) + (", …)" if np.size(x) > 6 else ")")
+    )
 
 
-def stability_limit(flow: GradientFlow, method: Method, x: np.ndarray,
-                    h: float | None = None) -> tuple[float | None, float]:
+def stability_limit(
+    flow: GradientFlow, method: Method, x: np.ndarray, h: float | None = None
+) -> tuple[float | None, float]:
     """(the largest stable step of an explicit method near x, λ_max of G⁻¹∇²V there).
 
     λ_max is taken at x and, when h is given, also at the explicit Euler trial point
@@ -46,8 +49,17 @@ def stability_limit(flow: GradientFlow, method: Method, x: np.ndarray,
     return method.stability / lam_max, lam_max
 
 
-def explain(flow: GradientFlow, method: Method, code: int, x: np.ndarray, t: float, step: int,
-            h: float | None, sample: int, batched: bool) -> tuple[str, float | None]:
+def explain(
+    flow: GradientFlow,
+    method: Method,
+    code: int,
+    x: np.ndarray,
+    t: float,
+    step: int,
+    h: float | None,
+    sample: int,
+    batched: bool,
+) -> tuple[str, float | None]:
     """The message for a failed trajectory, and the stability limit (explicit schemes)."""
     where = f"at t = {_fmt(t)} (step {step}, x = {_point(x)})"
     if batched:
@@ -90,17 +102,23 @@ def explain(flow: GradientFlow, method: Method, code: int, x: np.ndarray, t: flo
     if code == S.SOLVER_FAILED:
         return (
             f"{method.name}: the Newton solve of the implicit step did not converge even after "
-            f"30 step halvings {where}. Check that the energy is smooth there, or use a smaller step."
+            f"30 step halvings {where}. Check that the energy is smooth there, or use a smaller "
+            "step."
         ), limit
     if method.kind == "fixed":
-        return (f"{method.name}: the flow {what} {where}. Reduce the step, or use "
-                "method='discrete-gradient', whose energy decreases for any step."), limit
-    return (f"{method.name}: the flow {what} {where}. Tighten rtol/atol, or use "
-            "method='kvaerno5' for a stiff landscape."), limit
+        return (
+            f"{method.name}: the flow {what} {where}. Reduce the step, or use "
+            "method='discrete-gradient', whose energy decreases for any step."
+        ), limit
+    return (
+        f"{method.name}: the flow {what} {where}. Tighten rtol/atol, or use "
+        "method='kvaerno5' for a stiff landscape."
+    ), limit
 
 
-def max_steps_message(flow: GradientFlow, method: Method, x: np.ndarray, t: float, t1: float,
-                      max_steps: int) -> str:
+def max_steps_message(
+    flow: GradientFlow, method: Method, x: np.ndarray, t: float, t1: float, max_steps: int
+) -> str:
     try:
         lam = np.abs(flow.curvature(x))
         ratio = float(lam.max() / max(lam.min(), 1e-300))

@@ -51,13 +51,42 @@ def init_carry(flow: GradientFlow, x0: jax.Array, grad_tol) -> Carry:
     return Carry(x0, E, g, z, st.astype(jnp.int32), z + 1, z, jnp.zeros((), x0.dtype))
 
 
+def _vsum(v):
+    """Σ v_i. Unrolled in low dimension: a reduction over the small state axis would split the
+    fused per-step loop of a vmapped batch into several passes (measured: 6× slower on RK4)."""
+    if v.shape[0] <= 8:
+        out = v[0]
+        for i in range(1, v.shape[0]):
+            out = out + v[i]
+        return out
+    return jnp.sum(v)
+
+
+def _norm(v):
+    return jnp.sqrt(_vsum(v * v))
+
+
+def _all_finite(*vs):
+    # inf − inf = nan, so a sum is finite exactly when every term is (barring overflow ~1e308)
+    return jnp.isfinite(sum(_vsum(v) if v.ndim else v for v in vs))
+
+
 def _time_of(n, p: Params):
     return jnp.where(n >= p.n_total, p.t1, n * p.h)
 
 
-def make_segment(flow: GradientFlow, method: str, inner: InnerSolve, check_energy: bool,
-                 save_state: bool):
-    """Build ``segment(carry, targets, params) -> (carry, saved)`` for ONE trajectory."""
+def make_step(
+    flow: GradientFlow,
+    method: str,
+    inner: InnerSolve,
+    check_energy: bool,
+    use_grad_tol: bool = True,
+):
+    """Build ``one_step(carry, params, n, dt) -> carry`` for ONE trajectory, guard included.
+
+    Returns ``(one_step, fast)`` where ``fast`` is ``(bare_step, evals_per_step)`` for explicit
+    schemes (used for unguarded chunks, see :func:`make_segment_batched`) and None otherwise.
+    """
     step = STEPPERS[method]
     implicit = method in ("implicit-euler", "discrete-gradient")
 
@@ -78,9 +107,14 @@ def make_segment(flow: GradientFlow, method: str, inner: InnerSolve, check_energ
             ok = ok & jnp.isfinite(Ey) & jnp.all(jnp.isfinite(y))
             rem1 = jnp.where(used >= rem, 0.0, rem - used)
             return (
-                jnp.where(ok, y, x), jnp.where(ok, Ey, E), jnp.where(ok, gy, g),
-                jnp.where(ok, rem1, rem), jnp.where(ok, sub, 0.5 * sub),
-                nfail + (~ok).astype(jnp.int32), nfev + nf, nh + (~ok).astype(jnp.int32),
+                jnp.where(ok, y, x),
+                jnp.where(ok, Ey, E),
+                jnp.where(ok, gy, g),
+                jnp.where(ok, rem1, rem),
+                jnp.where(ok, sub, 0.5 * sub),
+                nfail + (~ok).astype(jnp.int32),
+                nfev + nf,
+                nh + (~ok).astype(jnp.int32),
             )
 
         x1, E1, g1, rem, _, _, nfev, nh = lax.while_loop(
@@ -88,40 +122,139 @@ def make_segment(flow: GradientFlow, method: str, inner: InnerSolve, check_energ
         )
         return x1, E1, g1, rem <= 0, nfev, nh
 
-    def one_step(c: Carry, p: Params) -> Carry:
-        dt = jnp.where(c.n == p.n_total - 1, p.t1 - (p.n_total - 1) * p.h, p.h)
+    def one_step(c: Carry, p: Params, n, dt) -> Carry:
+        """Advance one trajectory from step n (shared by the batch) unless it has stopped."""
+        running = c.status == S.RUNNING
         x1, E1, g1, ok, nfev, nh = take_step(c, p, dt)
-        finite = jnp.isfinite(E1) & jnp.all(jnp.isfinite(x1)) & jnp.all(jnp.isfinite(g1))
+        finite = _all_finite(E1, x1, g1)
         etol = p.energy_tol_rel * (jnp.abs(c.E) + p.energy_scale)
         rose = (E1 > c.E + etol) if check_energy else jnp.bool_(False)
         bad = jnp.where(
-            ~finite, S.NONFINITE,
+            ~finite,
+            S.NONFINITE,
             jnp.where(~ok, S.SOLVER_FAILED, jnp.where(rose, S.ENERGY_INCREASE, S.RUNNING)),
         )
-        good = bad == S.RUNNING
-        n1 = c.n + 1
+        good = running & (bad == S.RUNNING)
+        n1 = n + 1
         st = jnp.where(
-            ~good, bad,
-            jnp.where(jnp.linalg.norm(g1) <= p.grad_tol, S.CONVERGED,
-                      jnp.where(n1 >= p.n_total, S.DONE, S.RUNNING)),
-        ).astype(jnp.int32)
+            bad != S.RUNNING,
+            bad,
+            jnp.where(
+                _norm(g1) <= p.grad_tol, S.CONVERGED, jnp.where(n1 >= p.n_total, S.DONE, S.RUNNING)
+            ),
+        )
+        st = jnp.where(running, st, c.status).astype(jnp.int32)
         keep = lambda new, old: jnp.where(good, new, old)  # noqa: E731
         return Carry(
-            keep(x1, c.x), keep(E1, c.E), keep(g1, c.g), jnp.where(good, n1, c.n), st, nfev, nh,
-            jnp.where(good, _time_of(n1, p), _time_of(c.n, p)),
+            keep(x1, c.x),
+            keep(E1, c.E),
+            keep(g1, c.g),
+            jnp.where(good, n1, c.n),
+            st,
+            jnp.where(running, nfev, c.nfev),
+            jnp.where(running, nh, c.nhalve),
+            jnp.where(good, _time_of(n1, p), c.t_stop),
         )
 
-    def advance_to(c: Carry, target, p: Params) -> Carry:
-        return lax.while_loop(
-            lambda c: (c.n < target) & (c.status == S.RUNNING), lambda c: one_step(c, p), c
-        )
+    if implicit:
+        return one_step, None
 
-    def segment(c: Carry, targets, p: Params):
-        def per_target(c, target):
-            c = advance_to(c, target, p)
-            saved = (c.x if save_state else None, c.E, jnp.linalg.norm(c.g))
-            return c, saved
+    evals = {"euler": 1, "rk4": 4}[method]
 
-        return lax.scan(per_target, c, targets)
+    def bare(x, E, g, dt, p: Params):
+        """An explicit step with no bookkeeping, and whether it needs a careful look."""
+        x1, E1, g1, _, _ = step(flow, x, E, g, dt, inner)
+        # A NaN or inf anywhere reaches E1 (or E at the next step) and fails the comparison.
+        if check_energy:
+            flag = ~(E1 <= E + p.energy_tol_rel * (jnp.abs(E) + p.energy_scale))
+        else:
+            flag = ~jnp.isfinite(E1)
+        if use_grad_tol:
+            flag = flag | (_vsum(g1 * g1) <= p.grad_tol * p.grad_tol)
+        return x1, E1, g1, flag
+
+    return one_step, (bare, evals)
+
+
+#: explicit steps run in chunks of this many unguarded steps (see make_segment_batched)
+CHUNK = 16
+
+
+def make_segment_batched(step_fns, save_state: bool):
+    """``segment((carry, n), targets, params) -> ((carry, n), saved)`` for a whole batch.
+
+    The step index n is shared by the batch, so the loop's trip count is not batched: XLA fuses
+    each step into one pass over the batch and the loop stops as soon as every trajectory has
+    stopped (|∇V| < tol, failure) or the save target is reached.
+    """
+    one_step, fast = step_fns
+    if fast is not None:
+        bare, evals = fast
+    vstep = jax.vmap(one_step, in_axes=(0, None, None, None))
+
+    def segment(state, targets, p: Params):
+        c0, nvec = state  # nvec: the shared step index, one copy per trajectory (for blocking)
+
+        def dt_of(n):
+            return jnp.where(n == p.n_total - 1, p.t1 - (p.n_total - 1) * p.h, p.h)
+
+        def guarded(c, n, k):
+            return lax.fori_loop(0, k, lambda j, c: vstep(c, p, n + j, dt_of(n + j)), c)
+
+        def per_target(state, target):
+            def cond(s):
+                c, n = s
+                return (n < target) & jnp.any(c.status == S.RUNNING)
+
+            def body_guarded(s):
+                c, n = s
+                return guarded(c, n, 1), n + 1
+
+            def body_chunked(s):
+                # Explicit schemes: CHUNK steps with no per-step bookkeeping, flagging any
+                # trajectory whose energy rose, went non-finite or reached grad_tol. Only if one
+                # is flagged is the chunk replayed with the guarded step (exact stop, last good
+                # state). Per-step selects would make XLA recompute the step once per output.
+                c, n = s
+                k = jnp.minimum(CHUNK, target - n)
+                vbare = jax.vmap(bare, in_axes=(0, 0, 0, None, None))
+                running = c.status == S.RUNNING
+
+                def bare_body(j, b):
+                    x, E, g, flag = b
+                    x1, E1, g1, f = vbare(x, E, g, dt_of(n + j), p)
+                    return x1, E1, g1, flag | f
+
+                x, E, g, flag = lax.fori_loop(
+                    0, k, bare_body, (c.x, c.E, c.g, jnp.zeros_like(running))
+                )
+
+                def commit(_):
+                    n1 = n + k
+                    keep = running
+                    kv = keep[:, None]
+                    st = jnp.where(keep & (n1 >= p.n_total), S.DONE, c.status).astype(jnp.int32)
+                    return Carry(
+                        jnp.where(kv, x, c.x),
+                        jnp.where(keep, E, c.E),
+                        jnp.where(kv, g, c.g),
+                        jnp.where(keep, n1, c.n),
+                        st,
+                        c.nfev + jnp.where(keep, k * evals, 0).astype(c.nfev.dtype),
+                        c.nhalve,
+                        jnp.where(keep, _time_of(n1, p), c.t_stop),
+                    )
+
+                c1 = lax.cond(jnp.any(flag & running), lambda _: guarded(c, n, k), commit, None)
+                return c1, n + k
+
+            body = body_guarded if fast is None else body_chunked
+            c, n = lax.while_loop(cond, body, state)
+            saved = (c.x if save_state else None, c.E, jnp.linalg.norm(c.g, axis=-1))
+            return (c, n), saved
+
+        (c, n), saved = lax.scan(per_target, (c0, nvec[0]), targets)
+        saved = jax.tree.map(lambda a: jnp.moveaxis(a, 0, 1), saved)  # (batch, time, ...)
+        return (c, jnp.full_like(nvec, n)), saved
 
     return segment

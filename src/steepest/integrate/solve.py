@@ -65,8 +65,9 @@ def _as_starts(x0: Any, dim: int) -> tuple[np.ndarray, bool]:
     bad = ~np.all(np.isfinite(x), axis=1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ScenarioError(f"x0: start {i} has a non-finite coordinate: {x[i].tolist()}.",
-                            key="x0")
+        raise ScenarioError(
+            f"x0: start {i} has a non-finite coordinate: {x[i].tolist()}.", key="x0"
+        )
     return x, batched
 
 
@@ -75,8 +76,10 @@ def _fixed_grid(t1: float, h: float, n_save: int | None):
     n_total = int(round(r)) if abs(r - round(r)) <= 1e-9 * max(r, 1.0) else math.ceil(r)
     n_total = max(n_total, 1)
     if n_total > 2**31 - 2:
-        raise ScenarioError(f"integrate.step: t1/h = {r:.3g} steps is too many; raise the step.",
-                            key="integrate.step")
+        raise ScenarioError(
+            f"integrate.step: t1/h = {r:.3g} steps is too many; raise the step.",
+            key="integrate.step",
+        )
     stride = math.ceil(n_total / (n_save - 1)) if n_save else math.ceil(n_total / 1000)
     stride = max(stride, 1)
     targets = np.minimum(np.arange(stride, n_total + stride, stride), n_total)
@@ -89,12 +92,14 @@ def _chunks(a: np.ndarray, n_segments: int) -> list[np.ndarray]:
     m = math.ceil(len(a) / n_segments)
     n_segments = math.ceil(len(a) / m)
     padded = np.concatenate([a, np.repeat(a[-1:], n_segments * m - len(a))])
-    return [padded[i * m:(i + 1) * m] for i in range(n_segments)]
+    return [padded[i * m : (i + 1) * m] for i in range(n_segments)]
 
 
-def _blocked(fn: Callable, batch: int, block: int) -> Callable:
-    """Run a per-trajectory ``fn(carry, *shared)`` over a batch: vmap, in cache-sized blocks."""
-    vfn = jax.vmap(fn, in_axes=(0,) + (None,) * 2)
+def _blocked(vfn: Callable, batch: int, block: int) -> Callable:
+    """Run a batch-level ``vfn(state, targets, params)`` in cache-sized blocks (``lax.map``).
+
+    Every leaf of ``state`` and of the output has the batch as its leading axis.
+    """
     if batch <= block:
         return vfn
     nb = batch // block  # the caller pads the batch to a multiple of block
@@ -200,8 +205,9 @@ def solve(
     if errors not in ("raise", "record"):
         raise ScenarioError(f"errors: expected 'raise' or 'record', got {errors!r}.", key="errors")
     grad_tol_v = _positive("grad_tol", grad_tol, allow_none=True, allow_zero=True)
-    if n_save is not None and (isinstance(n_save, bool) or not isinstance(n_save, int)
-                               or n_save < 2):
+    if n_save is not None and (
+        isinstance(n_save, bool) or not isinstance(n_save, int) or n_save < 2
+    ):
         raise ScenarioError(f"n_save: expected an integer ≥ 2, got {n_save!r}.", key="n_save")
     x, batched = _as_starts(x0, flow.dim)
     B = x.shape[0]
@@ -220,8 +226,9 @@ def solve(
         rtol = _positive("rtol", rtol)
         atol = _positive("atol", atol)
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ScenarioError(f"max_steps: expected a positive integer, got {max_steps!r}.",
-                                key="max_steps")
+            raise ScenarioError(
+                f"max_steps: expected a positive integer, got {max_steps!r}.", key="max_steps"
+            )
         ns = n_save or 201
         times = np.linspace(0.0, t1, ns)
         targets = times[1:]
@@ -246,21 +253,35 @@ def solve(
     else:
         init = adaptive.init_carry
     carry0, compile_time = _run_cached(
-        flow, (m.kind, "init", Bp), lambda: jax.vmap(lambda x_, g_: init(flow, x_, g_),
-                                                     in_axes=(0, None)), (xj, gt))
+        flow,
+        (m.kind, "init", Bp),
+        lambda: jax.vmap(lambda x_, g_: init(flow, x_, g_), in_axes=(0, None)),
+        (xj, gt),
+    )
     E0 = np.asarray(carry0.E)[:B]
     escale = float(np.max(np.abs(E0))) if np.isfinite(E0).all() else 1.0
     if m.kind == "fixed":
         p = fixed.Params(
-            h=jnp.asarray(h, dtype), t1=jnp.asarray(t1, dtype),
-            n_total=jnp.asarray(n_total, jnp.int32), grad_tol=gt,
-            energy_tol_rel=jnp.asarray(ENERGY_RTOL, dtype), energy_scale=jnp.asarray(escale, dtype),
+            h=jnp.asarray(h, dtype),
+            t1=jnp.asarray(t1, dtype),
+            n_total=jnp.asarray(n_total, jnp.int32),
+            grad_tol=gt,
+            energy_tol_rel=jnp.asarray(ENERGY_RTOL, dtype),
+            energy_scale=jnp.asarray(escale, dtype),
         )
-        key = ("fixed", m.name, inner, bool(check_energy), bool(save_state), block)
+        key = (
+            "fixed",
+            m.name,
+            inner,
+            bool(check_energy),
+            bool(save_state),
+            block,
+            grad_tol_v is not None,
+        )
 
         def build():
-            return _blocked(fixed.make_segment(flow, m.name, inner, bool(check_energy),
-                                               bool(save_state)), Bp, block)
+            step = fixed.make_step(flow, m.name, inner, bool(check_energy), grad_tol_v is not None)
+            return _blocked(fixed.make_segment_batched(step, bool(save_state)), Bp, block)
 
         def params_for(i, chunk):
             return p
@@ -269,17 +290,23 @@ def solve(
         key = ("adaptive", m.name, int(max_steps), use_event, bool(save_state), block)
 
         def build():
-            return _blocked(adaptive.make_segment(flow, m.name, int(max_steps), use_event,
-                                                  bool(save_state)), Bp, block)
+            seg = adaptive.make_segment(flow, m.name, int(max_steps), use_event, bool(save_state))
+            return _blocked(jax.vmap(seg, in_axes=(0, None, None)), Bp, block)
 
         starts = [0.0] + [float(c[-1]) for c in chunks[:-1]]
 
         def params_for(i, chunk):
-            return adaptive.Params(jnp.asarray(starts[i], dtype), jnp.asarray(rtol, dtype),
-                                   jnp.asarray(atol, dtype), gt)
+            return adaptive.Params(
+                jnp.asarray(starts[i], dtype),
+                jnp.asarray(rtol, dtype),
+                jnp.asarray(atol, dtype),
+                gt,
+            )
 
     reporter = _Reporter(progress, len(chunks))
     carry = carry0
+    if m.kind == "fixed":
+        carry = (carry0, jnp.zeros((Bp,), jnp.int32))
     saved: list[tuple] = []
     dt_target = jnp.int32 if m.kind == "fixed" else dtype
     try:
@@ -292,6 +319,8 @@ def solve(
     finally:
         reporter.close()
     carry = jax.device_get(carry)
+    if m.kind == "fixed":
+        carry = carry[0]
     wall = time.perf_counter() - t_start
 
     # assemble (drop chunk padding and batch padding)
@@ -324,8 +353,8 @@ def solve(
             x_final[i] = xs[i, j] if save_state else x_final[i]
             E_final[i], t_final[i] = Es[i, j], times[j]
             if save_state:
-                xs[i, j + 1:] = xs[i, j]
-            Es[i, j + 1:], Gs[i, j + 1:] = Es[i, j], Gs[i, j]
+                xs[i, j + 1 :] = xs[i, j]
+            Es[i, j + 1 :], Gs[i, j + 1 :] = Es[i, j], Gs[i, j]
 
     stats = {
         "method": m.name,
@@ -333,8 +362,9 @@ def solve(
         "steps_total": int(np.sum(steps)),
         "steps_max": int(np.max(steps)),
         "grad_evals": int(np.sum(np.asarray(carry.nfev)[:B])),
-        "rejected_or_halved": int(np.sum(np.asarray(
-            carry.nhalve if m.kind == "fixed" else carry.rejected)[:B])),
+        "rejected_or_halved": int(
+            np.sum(np.asarray(carry.nhalve if m.kind == "fixed" else carry.rejected)[:B])
+        ),
         "converged": int(np.sum(status == S.CONVERGED)),
         "failed": int(np.sum(np.isin(status, S.FAILED))),
         "energy_monotone": monotone,
@@ -344,20 +374,36 @@ def solve(
         "segments": len(chunks),
     }
     settings = {
-        "method": m.name, "t1": t1, "h": h, "grad_tol": grad_tol_v,
+        "method": m.name,
+        "t1": t1,
+        "h": h,
+        "grad_tol": grad_tol_v,
         "rtol": rtol if m.kind == "adaptive" else None,
-        "atol": atol if m.kind == "adaptive" else None, "n_save": len(times),
-        "flow": flow.expression(), **flow.describe(),
+        "atol": atol if m.kind == "adaptive" else None,
+        "n_save": len(times),
+        "flow": flow.expression(),
+        **flow.describe(),
     }
     comps = tuple(flow.energy.params.get("variables", ())) or (
-        ("x", "y", "z")[: flow.dim] if flow.dim <= 3 else tuple(f"x{i + 1}" for i in range(flow.dim))
+        ("x", "y", "z")[: flow.dim]
+        if flow.dim <= 3
+        else tuple(f"x{i + 1}" for i in range(flow.dim))
     )
     names = np.array([S.NAMES[int(c)] for c in status])
     one = (lambda a: a) if batched else (lambda a: a[0])
     sol = Solution(
-        t=times, x=one(xs) if save_state else None, energy=one(Es), grad_norm=one(Gs),
-        x_final=one(x_final), energy_final=one(E_final), t_final=one(t_final),
-        steps=one(steps), status=one(names), stats=stats, settings=settings, components=comps,
+        t=times,
+        x=one(xs) if save_state else None,
+        energy=one(Es),
+        grad_norm=one(Gs),
+        x_final=one(x_final),
+        energy_final=one(E_final),
+        t_final=one(t_final),
+        steps=one(steps),
+        status=one(names),
+        stats=stats,
+        settings=settings,
+        components=comps,
     )
 
     failed = np.flatnonzero(np.isin(status, S.FAILED))
@@ -369,13 +415,20 @@ def solve(
                 max_steps_message(flow, m, x_final[i], float(t_final[i]), t1, int(max_steps)),
                 result=sol,
             )
-        msg, limit = explain(flow, m, code, x_final[i], float(t_final[i]), int(steps[i]), h, i,
-                             batched)
+        msg, limit = explain(
+            flow, m, code, x_final[i], float(t_final[i]), int(steps[i]), h, i, batched
+        )
         if failed.size > 1:
             msg += f" ({failed.size} of {B} trajectories failed; see err.solution.status.)"
         raise FlowDiverged(
-            msg, x=x_final[i], t=float(t_final[i]), step=int(steps[i]), sample=i,
-            reason=S.NAMES[code], stability_limit=limit, solution=sol,
+            msg,
+            x=x_final[i],
+            t=float(t_final[i]),
+            step=int(steps[i]),
+            sample=i,
+            reason=S.NAMES[code],
+            stability_limit=limit,
+            solution=sol,
         )
     return sol
 
@@ -399,8 +452,13 @@ class _Reporter:
         if self.bar is None and time.perf_counter() - self.t0 > 1.0:
             from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
-            self.bar = Progress("[progress.description]{task.description}", BarColumn(),
-                                "{task.percentage:>3.0f}%", TimeRemainingColumn(), transient=True)
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                "{task.percentage:>3.0f}%",
+                TimeRemainingColumn(),
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task("integrating", total=self.total)
         if self.bar is not None:

@@ -111,9 +111,7 @@ def implicit_euler(flow: GradientFlow, x, E, g, h, opts: InnerSolve):
 
     f0, r0 = phi_vg(x)
     inf = jnp.asarray(jnp.inf, x.dtype)
-    y, f, r, k, _, last = lax.while_loop(
-        cond, body, (x, f0, r0, 0, jnp.linalg.norm(r0) == 0, inf)
-    )
+    y, f, r, k, _, last = lax.while_loop(cond, body, (x, f0, r0, 0, jnp.linalg.norm(r0) == 0, inf))
     E1, g1 = V._value_and_grad(y)
     ok = (jnp.linalg.norm(r) <= 1e3 * opts.tol * scale) | (
         last <= 1e-10 * (1.0 + jnp.linalg.norm(y))
@@ -171,17 +169,24 @@ def discrete_gradient(flow: GradientFlow, x, E, g, h, opts: InnerSolve):
             return a, Fa, jnp.linalg.norm(Fa), j + 1
 
         F1 = residual(y + d)
-        a, Fa, nFa, _ = lax.while_loop(ls_cond, ls_body, (jnp.asarray(1.0, y.dtype), F1,
-                                                           jnp.linalg.norm(F1), 0))
+        a, Fa, nFa, _ = lax.while_loop(
+            ls_cond, ls_body, (jnp.asarray(1.0, y.dtype), F1, jnp.linalg.norm(F1), 0)
+        )
         better = jnp.isfinite(nFa) & (nFa < nF)
-        return (jnp.where(better, y + a * d, y), jnp.where(better, Fa, F),
-                jnp.where(better, nFa, nF), jnp.where(better, k + 1, opts.max_iter))
+        return (
+            jnp.where(better, y + a * d, y),
+            jnp.where(better, Fa, F),
+            jnp.where(better, nFa, nF),
+            jnp.where(better, k + 1, opts.max_iter),
+        )
 
     y0 = x - h * flow.metric.solve(x, g)  # explicit predictor
     F0 = residual(y0)
     nF0 = jnp.linalg.norm(F0)
     y0, F0, nF0 = lax.cond(
-        jnp.isfinite(nF0), lambda: (y0, F0, nF0), lambda: (x, residual(x), jnp.linalg.norm(residual(x)))
+        jnp.isfinite(nF0),
+        lambda: (y0, F0, nF0),
+        lambda: (x, residual(x), jnp.linalg.norm(residual(x))),
     )
     y, F, nF, k = lax.while_loop(cond, body, (y0, F0, nF0, 0))
     E1, g1 = V._value_and_grad(y)

@@ -76,9 +76,7 @@ def _spd_factor(M: np.ndarray, key: str) -> np.ndarray:
     if not np.all(np.isfinite(M)):
         raise ScenarioError(f"{key}: the matrix has non-finite entries.", key=key)
     if not np.allclose(M, M.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(M).max())):
-        raise ScenarioError(
-            f"{key}: a metric must be symmetric; pass (M + Mᵀ)/2.", key=key
-        )
+        raise ScenarioError(f"{key}: a metric must be symmetric; pass (M + Mᵀ)/2.", key=key)
     try:
         return np.linalg.cholesky(M)
     except np.linalg.LinAlgError:
@@ -144,8 +142,14 @@ class Riemannian(Metric):
 
     state_dependent = True
 
-    def __init__(self, G: Callable[[jax.Array], jax.Array], *, diagonal: bool = False,
-                 name: str | None = None, formula: Any = None):
+    def __init__(
+        self,
+        G: Callable[[jax.Array], jax.Array],
+        *,
+        diagonal: bool = False,
+        name: str | None = None,
+        formula: Any = None,
+    ):
         if not callable(G):
             raise ScenarioError(f"Riemannian: G must be a function of x, got {G!r}.", key="metric")
         self.G = G
@@ -181,8 +185,12 @@ class Riemannian(Metric):
             )
 
     def describe(self):
-        return {"kind": "riemannian", "name": self.name, "diagonal": self.diagonal,
-                "formula": self.formula}
+        return {
+            "kind": "riemannian",
+            "name": self.name,
+            "diagonal": self.diagonal,
+            "formula": self.formula,
+        }
 
     def __repr__(self):
         return f"Riemannian({self.name})"

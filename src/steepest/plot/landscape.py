@@ -83,8 +83,7 @@ def landscape_figure(V, sol=None, title: str | None = None):
     """A figure with the contour map and trajectories (2-D) and the energy curves."""
     plt = _plt()
     two_d = V.dim == 2
-    fig, axes = plt.subplots(1, 2 if two_d else 1, figsize=(11 if two_d else 6, 4.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, 2 if two_d else 1, figsize=(11 if two_d else 6, 4.8), squeeze=False)
     if two_d:
         cs = contour(V, axes[0, 0])
         fig.colorbar(cs, ax=axes[0, 0], label="V")

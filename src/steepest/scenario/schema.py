@@ -15,14 +15,37 @@ from .._core.errors import ScenarioError
 
 #: allowed keys per table; values are (type description, checker name)
 SCHEMA: dict[str, dict[str, str]] = {
-    "": {"title": "str", "description": "str", "energy": "table", "metric": "table",
-         "integrate": "table", "initial": "table", "output": "table"},
-    "energy": {"name": "str", "expression": "str", "variables": "list[str]", "params": "table*",
-               "bounds": "matrix", "function": "str", "dim": "int"},
+    "": {
+        "title": "str",
+        "description": "str",
+        "energy": "table",
+        "metric": "table",
+        "integrate": "table",
+        "initial": "table",
+        "output": "table",
+    },
+    "energy": {
+        "name": "str",
+        "expression": "str",
+        "variables": "list[str]",
+        "params": "table*",
+        "bounds": "matrix",
+        "function": "str",
+        "dim": "int",
+    },
     "metric": {"kind": "str", "matrix": "matrix", "G": "list[list[str]]", "diagonal": "list[str]"},
-    "integrate": {"method": "str", "step": "float", "t1": "float", "grad_tol": "float",
-                  "rtol": "float", "atol": "float", "max_steps": "int", "n_save": "int",
-                  "save_state": "bool", "check_energy": "bool"},
+    "integrate": {
+        "method": "str",
+        "step": "float",
+        "t1": "float",
+        "grad_tol": "float",
+        "rtol": "float",
+        "atol": "float",
+        "max_steps": "int",
+        "n_save": "int",
+        "save_state": "bool",
+        "check_energy": "bool",
+    },
     "initial": {"points": "matrix", "grid": "table*", "random": "table*"},
     "output": {"dir": "str", "format": "str", "plot": "bool"},
 }
@@ -52,9 +75,9 @@ def _type_ok(kind: str, v: Any) -> bool:
         )
     if kind == "matrix":
         return isinstance(v, list) and all(
-            isinstance(r, list) and all(
-                isinstance(u, (int, float)) and not isinstance(u, bool) for u in r
-            ) for r in v
+            isinstance(r, list)
+            and all(isinstance(u, (int, float)) and not isinstance(u, bool) for u in r)
+            for r in v
         )
     return False
 
@@ -109,8 +132,13 @@ def _check_table(table: str, data: Any) -> None:
 
 def _describe(kind: str) -> str:
     return {
-        "str": "a string", "bool": "true or false", "int": "an integer", "float": "a number",
-        "table": "a table", "table*": "a table", "list[str]": "a list of strings",
+        "str": "a string",
+        "bool": "true or false",
+        "int": "an integer",
+        "float": "a number",
+        "table": "a table",
+        "table*": "a table",
+        "list[str]": "a list of strings",
         "list[list[str]]": "a list of lists of expression strings",
         "matrix": "a list of lists of numbers",
     }[kind]
@@ -150,11 +178,13 @@ def set_override(data: dict[str, Any], assignment: str) -> None:
 def read(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError(f"scenario: no file {str(path)!r}; give the path of a .toml file.",
-                            key="scenario")
+        raise ScenarioError(
+            f"scenario: no file {str(path)!r}; give the path of a .toml file.", key="scenario"
+        )
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"scenario: {path.name} is not valid TOML: {err}.",
-                            key="scenario") from None
+        raise ScenarioError(
+            f"scenario: {path.name} is not valid TOML: {err}.", key="scenario"
+        ) from None
