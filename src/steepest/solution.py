@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._core import status as S
 from ._core.errors import ScenarioError
 
 
@@ -82,13 +83,23 @@ class Solution:
             "energy_final": (("sample",), add(self.energy_final)),
             "t_final": (("sample",), add(self.t_final)),
             "steps": (("sample",), add(self.steps).astype(np.int64)),
-            "status": (("sample",), add(self.status).astype(str)),
+            # CF flags: an integer code per sample, the names in flag_meanings (portable to Zarr)
+            "status": (
+                ("sample",),
+                np.array(
+                    [_STATUS_CODES[str(v)] for v in np.atleast_1d(add(self.status))], dtype=np.int8
+                ),
+            ),
         }
         if self.x is not None:
             data["x"] = (("sample", "time", "component"), add(self.x))
         ds = xr.Dataset(
             data,
-            coords={"time": self.t, "sample": np.arange(n), "component": comps},
+            coords={
+                "time": self.t,
+                "sample": np.arange(n),
+                "component": np.array(comps, dtype=object),
+            },
             attrs={
                 "title": "steepest gradient-flow solution",
                 "settings": json.dumps(self.settings, default=_json_default),
@@ -100,6 +111,10 @@ class Solution:
         ds["energy"].attrs["long_name"] = "V(x(t))"
         ds["grad_norm"].attrs["long_name"] = "|∇V(x(t))|"
         ds["time"].attrs["long_name"] = "flow time t"
+        ds["status"].attrs.update(
+            flag_values=np.arange(len(_STATUS_NAMES), dtype=np.int8),
+            flag_meanings=" ".join(_STATUS_NAMES),
+        )
         return ds
 
     @classmethod
@@ -115,7 +130,7 @@ class Solution:
             energy_final=take(ds["energy_final"]),
             t_final=take(ds["t_final"]),
             steps=take(ds["steps"]),
-            status=take(ds["status"]).astype(str),
+            status=_status_names(take(ds["status"])),
             stats=json.loads(ds.attrs.get("stats", "{}")),
             settings=json.loads(ds.attrs.get("settings", "{}")),
             components=tuple(str(c) for c in np.asarray(ds["component"])),
@@ -130,7 +145,7 @@ class Solution:
             ds.to_netcdf(tmp, engine="h5netcdf")
             tmp.replace(path)  # never leave a half-written file under the real name
         elif path.suffix == ".zarr":
-            ds.to_zarr(path, mode="w")
+            ds.to_zarr(path, mode="w", consolidated=False)
         else:
             raise ScenarioError(
                 f"output: cannot save to {path.name!r}; use a name ending in .nc (NetCDF) or "
@@ -156,6 +171,19 @@ class Solution:
         }
 
 
+_STATUS_NAMES = tuple(S.NAMES[c] for c in sorted(S.NAMES))
+_STATUS_CODES = {name: code for code, name in S.NAMES.items()}
+
+
+def _status_names(codes: Any) -> np.ndarray:
+    a = np.asarray(codes)
+    return (
+        np.vectorize(lambda c: _STATUS_NAMES[int(c)], otypes=[str])(a)
+        if a.ndim
+        else np.array(_STATUS_NAMES[int(a)])
+    )
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()
@@ -172,7 +200,7 @@ def load(path: str | Path) -> Solution:
     if not path.exists():
         raise ScenarioError(f"load: no file {str(path)!r}.", key="path")
     if path.suffix == ".zarr" or path.is_dir():
-        ds = xr.open_zarr(path).load()
+        ds = xr.open_zarr(path, consolidated=False).load()
     else:
         with xr.open_dataset(path, engine="h5netcdf") as f:
             ds = f.load()

@@ -66,7 +66,7 @@ def run(
     from rich.console import Console
 
     console = Console()
-    formula = sc.flow.energy.formula or sc.flow.energy.name
+    formula = str(sc.flow.energy.formula or sc.flow.energy.name)
     if not formula.startswith("V"):
         formula = f"V = {formula}"
     console.print(

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special
 
-from steepest._core.errors import ScenarioError
+from .._core.errors import ScenarioError
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
@@ -55,7 +55,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
 FUNCTIONS |= {"a" + n[3:]: FUNCTIONS[n] for n in _UNARY_NAMES.split() if n.startswith("arc")}
 FUNCTIONS |= {"erf": (jax.scipy.special.erf, 1), "sigmoid": (jax.nn.sigmoid, 1)}
 FUNCTIONS |= {"softplus": (jax.nn.softplus, 1), "hypot": (jnp.hypot, 2), "pow": (jnp.power, 2)}
-_PAIRS = [
+_PAIRS: list[tuple[Callable[..., Any], str]] = [
     (jnp.arctan2, "atan2 arctan2"),
     (jnp.minimum, "min minimum"),
     (jnp.maximum, "max maximum"),
@@ -65,9 +65,13 @@ CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
 # Operators are applied with jnp functions, never Python operators on Python floats: `1/0` or
 # `9.0**1e9` would raise in Python, whereas JAX returns inf like any other float computation.
-_BINARY = {ast.Add: jnp.add, ast.Sub: jnp.subtract, ast.Mult: jnp.multiply}
+_BINARY: dict[type, Callable[..., Any]] = {
+    ast.Add: jnp.add,
+    ast.Sub: jnp.subtract,
+    ast.Mult: jnp.multiply,
+}
 _BINARY |= {ast.Div: jnp.true_divide, ast.Pow: jnp.power}
-_UNARY = {ast.USub: jnp.negative, ast.UAdd: jnp.positive}
+_UNARY: dict[type, Callable[..., Any]] = {ast.USub: jnp.negative, ast.UAdd: jnp.positive}
 
 # Refused operators and node kinds: the token quoted to the user, and what it is.
 _BAD: dict[type, tuple[str, str]] = {
@@ -182,9 +186,10 @@ class _Builder:
         if isinstance(node, ast.BinOp):
             f, a = _BINARY[type(node.op)], self.build(node.left, depth)
             r = node.right
-            if isinstance(node.op, ast.Pow) and type(getattr(r, "value", None)) is int:
-                if 0 <= r.value <= 64:  # small literal powers: exact lax.integer_pow in jnp
-                    n = r.value
+            rv = getattr(r, "value", None)
+            if isinstance(node.op, ast.Pow) and type(rv) is int:
+                if 0 <= rv <= 64:  # small literal powers: exact lax.integer_pow in jnp
+                    n = rv
                     return lambda x: jnp.power(a(x), n)
             b = self.build(r, depth)
             return lambda x: f(a(x), b(x))

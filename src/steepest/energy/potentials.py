@@ -71,12 +71,10 @@ def _entry(name: str) -> _Entry:
 
 
 def _freeze(v: Any) -> Any:
+    """A hashable copy of a parameter value (nested lists/arrays become tuples)."""
     if isinstance(v, (list, tuple, np.ndarray)):
-        return (
-            tuple(_freeze(u) for u in np.asarray(v, dtype=float).tolist())
-            if np.ndim(v)
-            else float(v)
-        )
+        a = np.asarray(v, dtype=float)
+        return tuple(_freeze(u) for u in a.tolist()) if a.ndim else float(a)
     return v
 
 
@@ -85,11 +83,12 @@ def get(name: str, **params: Any) -> Potential:
     entry = _entry(name)
     unknown = set(params) - set(entry.defaults)
     if unknown:
+        bad = sorted(unknown)[0]
         allowed = ", ".join(entry.defaults) or "none"
         raise ScenarioError(
-            f"energy.params: {name!r} has no parameter {sorted(unknown)[0]!r}; its parameters "
-            f"are: {allowed}.",
-            key=f"energy.params.{sorted(unknown)[0]}",
+            f"energy.params.{bad}: {name!r} has no parameter {bad!r}; its parameters are: "
+            f"{allowed}.",
+            key=f"energy.params.{bad}",
         )
     full = {**entry.defaults, **params}
     key = (name, tuple(sorted((k, _freeze(v)) for k, v in full.items())))

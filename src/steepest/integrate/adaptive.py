@@ -12,8 +12,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .._core import status as S
 from ..flow import GradientFlow
-from . import status as S
 
 
 class Carry(NamedTuple):

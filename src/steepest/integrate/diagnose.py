@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
+from .._core import status as S
 from ..flow import GradientFlow
-from . import status as S
 from .methods import Method
 
 
@@ -30,7 +31,7 @@ def stability_limit(
     points = [np.asarray(x, dtype=float)]
     if h is not None:
         try:
-            trial = np.asarray(x + h * np.asarray(flow.velocity(np.asarray(x))))
+            trial = np.asarray(x + h * np.asarray(flow.velocity(jnp.asarray(x))))
             if np.all(np.isfinite(trial)):
                 points.append(trial)
         except Exception:
@@ -90,7 +91,7 @@ def explain(
         ), limit
     if code == S.NONFINITE and flow.metric.state_dependent:
         try:
-            G = np.asarray(flow.metric.matrix(x))
+            G = np.asarray(flow.metric.matrix(jnp.asarray(x)))
             ok = np.all(np.isfinite(G)) and np.linalg.eigvalsh(0.5 * (G + G.T)).min() > 0
         except Exception:
             ok = False

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .._core import status as S
 from ..flow import GradientFlow
-from . import status as S
 from .steppers import STEPPERS, InnerSolve
 
 

@@ -13,14 +13,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .._core import status as S
 from .._core.errors import ConvergenceError, FlowDiverged, ScenarioError
 from ..energy.potential import Potential
 from ..flow import GradientFlow
 from ..solution import Solution
 from . import adaptive, fixed
-from . import status as S
 from .diagnose import explain, max_steps_message
 from .methods import get_method
+from .progress import Reporter
 from .steppers import InnerSolve
 
 #: compiled kernels, per potential (weakly) then per (metric, method, options, shapes)
@@ -247,11 +248,8 @@ def solve(
 
     t_start = time.perf_counter()
     compile_time = 0.0
-    if m.kind == "fixed":
-        inner = InnerSolve(max_iter=int(newton_max_iter), tol=float(newton_tol))
-        init = fixed.init_carry
-    else:
-        init = adaptive.init_carry
+    inner = InnerSolve(max_iter=int(newton_max_iter), tol=float(newton_tol))
+    init: Callable[..., Any] = fixed.init_carry if m.kind == "fixed" else adaptive.init_carry
     carry0, compile_time = _run_cached(
         flow,
         (m.kind, "init", Bp),
@@ -269,7 +267,7 @@ def solve(
             energy_tol_rel=jnp.asarray(ENERGY_RTOL, dtype),
             energy_scale=jnp.asarray(escale, dtype),
         )
-        key = (
+        key: tuple = (
             "fixed",
             m.name,
             inner,
@@ -303,8 +301,8 @@ def solve(
                 gt,
             )
 
-    reporter = _Reporter(progress, len(chunks))
-    carry = carry0
+    reporter = Reporter(progress, len(chunks))
+    carry: Any = carry0
     if m.kind == "fixed":
         carry = (carry0, jnp.zeros((Bp,), jnp.int32))
     saved: list[tuple] = []
@@ -335,7 +333,7 @@ def solve(
         xs = np.concatenate([x_init[:, None, :], xs], axis=1)
     Es = np.concatenate([E_init[:, None], Es], axis=1)
     Gs = np.concatenate([G_init[:, None], Gs], axis=1)
-    status = np.asarray(carry.status)[:B].copy()
+    status: np.ndarray = np.asarray(carry.status)[:B].copy()
     status[status == S.RUNNING] = S.DONE
     steps = np.asarray(carry.n if m.kind == "fixed" else carry.steps)[:B]
     t_final = np.asarray(carry.t_stop)[:B]
@@ -347,14 +345,15 @@ def solve(
     rise = np.diff(Es, axis=1) > ENERGY_RTOL * (np.abs(Es[:, :-1]) + scale)
     monotone = not bool(rise.any())
     if check_energy and m.kind == "adaptive":
-        for i in np.flatnonzero(rise.any(axis=1) & ~np.isin(status, S.FAILED)):
-            j = int(np.argmax(rise[i]))  # the last good save is j
-            status[i] = S.ENERGY_INCREASE
-            x_final[i] = xs[i, j] if save_state else x_final[i]
-            E_final[i], t_final[i] = Es[i, j], times[j]
-            if save_state:
-                xs[i, j + 1 :] = xs[i, j]
-            Es[i, j + 1 :], Gs[i, j + 1 :] = Es[i, j], Gs[i, j]
+        # adaptive steps are not guarded one by one: the last good save stands for the state
+        for k in np.flatnonzero(rise.any(axis=1) & ~np.isin(status, S.FAILED)):
+            j = int(np.argmax(rise[k]))
+            status[k] = S.ENERGY_INCREASE
+            E_final[k], t_final[k] = Es[k, j], times[j]
+            Es[k, j + 1 :], Gs[k, j + 1 :] = Es[k, j], Gs[k, j]
+            if xs is not None:
+                x_final[k] = xs[k, j]
+                xs[k, j + 1 :] = xs[k, j]
 
     stats = {
         "method": m.name,
@@ -431,39 +430,3 @@ def solve(
             solution=sol,
         )
     return sol
-
-
-class _Reporter:
-    """A rich progress bar that appears only once a run has taken more than a second."""
-
-    def __init__(self, progress: Any, total: int):
-        self.callback = progress if callable(progress) else None
-        self.enabled = bool(progress) and not callable(progress)
-        self.total = total
-        self.t0 = time.perf_counter()
-        self.bar = None
-        self.task = None
-
-    def update(self, done: int) -> None:
-        if self.callback is not None:
-            self.callback(done / self.total)
-        if not self.enabled or done >= self.total:
-            return
-        if self.bar is None and time.perf_counter() - self.t0 > 1.0:
-            from rich.progress import BarColumn, Progress, TimeRemainingColumn
-
-            self.bar = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                "{task.percentage:>3.0f}%",
-                TimeRemainingColumn(),
-                transient=True,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("integrating", total=self.total)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()

@@ -203,19 +203,19 @@ def _metric(mt: dict[str, Any], V: Potential) -> Metric:
                 f"metric.diagonal: expected {V.dim} expressions, got {len(entries)}.",
                 key="metric.diagonal",
             )
-        fs = [
+        diag = [
             compile_expression(s, variables, key=f"metric.diagonal[{i}]")
             for i, s in enumerate(entries)
         ]
         return Riemannian(
-            lambda x: jnp.stack([f(x) for f in fs]), diagonal=True, name="G(x)", formula=entries
+            lambda x: jnp.stack([f(x) for f in diag]), diagonal=True, name="G(x)", formula=entries
         )
     rows = mt["G"]
     if len(rows) != V.dim or any(len(r) != V.dim for r in rows):
         raise ScenarioError(
             f"metric.G: expected a {V.dim}×{V.dim} matrix of expressions.", key="metric.G"
         )
-    fs = [
+    fs: list[list[Any]] = [
         [compile_expression(s, variables, key=f"metric.G[{i}][{j}]") for j, s in enumerate(r)]
         for i, r in enumerate(rows)
     ]
