@@ -314,3 +314,15 @@ def test_divergence_is_caught_at_the_first_rising_step():
     assert e.value.step == n
     np.testing.assert_allclose(e.value.x, x, rtol=1e-12)
     assert "exceeds the stability limit 0.2" in str(e.value)
+
+
+def test_proximal_step_without_minimiser_is_halved():
+    """On V = y² − x² the proximal problem has a minimiser only for h < 1/|λ_min| = 1/2: a unit
+    step is retried as halves, then quarters, which exist: four implicit sub-steps of 1/4."""
+    sol = st.solve(st.potentials.get("saddle"), [0.5, 0.5], t1=2.0, method="implicit-euler", h=1.0)
+    # implicit Euler on x' = 2x, y' = −2y with step 1/4: x ← x/(1 − 1/2), y ← y/(1 + 1/2)
+    np.testing.assert_allclose(sol.x_final, [0.5 * 2.0**8, 0.5 / 1.5**8], rtol=1e-10)
+    assert sol.stats["rejected_or_halved"] == 4  # 1 → 1/2 → 1/4, in each of the two steps
+    sol = st.solve(st.potentials.get("saddle"), [0.5, 0.5], t1=1.0, method="implicit-euler",
+                   h=0.1)
+    np.testing.assert_allclose(sol.x_final, [0.5 / 0.8**10, 0.5 / 1.2**10], rtol=1e-10)

@@ -100,6 +100,18 @@ def explain(
                 f"{method.name}: the metric G(x) is not symmetric positive definite {where}, so "
                 "G⁻¹∇V is undefined there. Fix the metric so that G(x) is SPD on the whole path."
             ), limit
+    if code == S.SOLVER_FAILED and method.name == "implicit-euler" and h is not None:
+        try:
+            lam_min = float(np.min(flow.curvature(x)))
+        except Exception:
+            lam_min = float("nan")
+        if lam_min < 0 and h * lam_min <= -1.0:
+            return (
+                f"implicit-euler: the proximal step has no minimiser {where}: the energy curves "
+                f"down with λ_min = {_fmt(lam_min)}, so V(y) + |y − x|²/(2h) is bounded below "
+                f"only for h < 1/|λ_min| = {_fmt(-1.0 / lam_min)}. Use a smaller step, or "
+                "method='discrete-gradient'."
+            ), limit
     if code == S.SOLVER_FAILED:
         return (
             f"{method.name}: the Newton solve of the implicit step did not converge even after "

@@ -165,8 +165,8 @@ def make_step(
         """An explicit step with no bookkeeping, and whether it needs a careful look."""
         x1, E1, g1, _, _ = step(flow, x, E, g, dt, inner)
         # A NaN or inf anywhere reaches E1 (or E at the next step) and fails the comparison.
-        if check_energy:
-            flag = ~(E1 <= E + p.energy_tol_rel * (jnp.abs(E) + p.energy_scale))
+        if check_energy:  # (−inf passes "E1 ≤ E": exclude it explicitly)
+            flag = ~((E1 <= E + p.energy_tol_rel * (jnp.abs(E) + p.energy_scale)) & (E1 > -jnp.inf))
         else:
             flag = ~jnp.isfinite(E1)
         if use_grad_tol:
