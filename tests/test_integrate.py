@@ -323,6 +323,22 @@ def test_proximal_step_without_minimiser_is_halved():
     # implicit Euler on x' = 2x, y' = −2y with step 1/4: x ← x/(1 − 1/2), y ← y/(1 + 1/2)
     np.testing.assert_allclose(sol.x_final, [0.5 * 2.0**8, 0.5 / 1.5**8], rtol=1e-10)
     assert sol.stats["rejected_or_halved"] == 4  # 1 → 1/2 → 1/4, in each of the two steps
-    sol = st.solve(st.potentials.get("saddle"), [0.5, 0.5], t1=1.0, method="implicit-euler",
-                   h=0.1)
+    sol = st.solve(st.potentials.get("saddle"), [0.5, 0.5], t1=1.0, method="implicit-euler", h=0.1)
     np.testing.assert_allclose(sol.x_final, [0.5 / 0.8**10, 0.5 / 1.2**10], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "method, kw", [("rk4", {"h": 1e-4}), ("rk45", {}), ("discrete-gradient", {"h": 1e-2})]
+)
+def test_segmented_run_with_progress_equals_one_segment(method, kw):
+    """progress= runs the loop in compiled segments; the answer must not change."""
+    V = st.potentials.get("muller-brown")
+    x0 = [[-0.8, 1.2], [0.2, 0.6], [0.9, 0.2]]
+    seen = []
+    a = st.solve(V, x0, t1=0.05, method=method, n_save=31, progress=seen.append, **kw)
+    b = st.solve(V, x0, t1=0.05, method=method, n_save=31, **kw)
+    assert a.stats["segments"] == len(a.t) - 1 > 1 and seen[-1] == 1.0 and seen == sorted(seen)
+    # fixed steps: identical arithmetic; adaptive: restarted step control, within tolerance
+    tol = 1e-12 if st.METHODS[method].kind == "fixed" else 1e-6
+    np.testing.assert_allclose(a.x, b.x, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(a.status, b.status)

@@ -66,12 +66,20 @@ def make_segment(
                 lambda t, y, args, **kw: jnp.linalg.norm(flow.energy._grad(y)) <= p.grad_tol
             )
         running = c.status == S.RUNNING
+        # Initial step by the Hairer–Nørsett–Wanner heuristic h0 = 0.01 ‖y‖/‖f(y)‖ (scaled
+        # norms). diffrax's automatic choice (dt0=None) was seen to stall on short segments.
+        span = ts[-1] - p.t_start
+        sc = p.atol + p.rtol * jnp.abs(c.x)
+        d0 = jnp.sqrt(jnp.mean((c.x / sc) ** 2))
+        d1 = jnp.sqrt(jnp.mean((flow.velocity(c.x) / sc) ** 2))
+        h0 = jnp.where((d0 > 1e-5) & (d1 > 1e-5), 0.01 * d0 / d1, 1e-6)
+        h0 = jnp.clip(jnp.where(jnp.isfinite(h0), h0, 1e-6), 1e-12 * span, span)
         sol = diffrax.diffeqsolve(
             term,
             solver,
             t0=p.t_start,
             t1=ts[-1],
-            dt0=None,
+            dt0=h0,
             y0=c.x,
             saveat=diffrax.SaveAt(ts=ts, t1=True),
             stepsize_controller=diffrax.PIDController(rtol=p.rtol, atol=p.atol),
