@@ -198,6 +198,16 @@ class Potential:
 
     # -- presentation ---------------------------------------------------------------------
     @property
+    def variables(self) -> tuple[str, ...]:
+        """Names of the coordinates: an expression's variables, else x, y, z or x1 … xn."""
+        given = self.params.get("variables")
+        if given:
+            return tuple(given)
+        if self.dim <= 3:
+            return ("x", "y", "z")[: self.dim]
+        return tuple(f"x{i + 1}" for i in range(self.dim))
+
+    @property
     def plot_bounds(self) -> Bounds:
         """The box to draw: the given bounds, or [-2, 2] in each coordinate."""
         return self.bounds or tuple((-2.0, 2.0) for _ in range(self.dim))

@@ -383,11 +383,7 @@ def solve(
         "flow": flow.expression(),
         **flow.describe(),
     }
-    comps = tuple(flow.energy.params.get("variables", ())) or (
-        ("x", "y", "z")[: flow.dim]
-        if flow.dim <= 3
-        else tuple(f"x{i + 1}" for i in range(flow.dim))
-    )
+    comps = flow.energy.variables
     names = np.array([S.NAMES[int(c)] for c in status])
     one = (lambda a: a) if batched else (lambda a: a[0])
     sol = Solution(

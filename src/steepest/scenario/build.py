@@ -105,14 +105,19 @@ def build(
 
 
 # --------------------------------------------------------------------------------------------
-def _energy(e: dict[str, Any], allow_import: bool) -> Potential:
-    given = [k for k in ("name", "expression", "function") if k in e]
+def _exactly_one(table: str, data: dict[str, Any], keys: tuple[str, ...]) -> None:
+    given = [k for k in keys if k in data]
     if len(given) != 1:
+        options = ", ".join(f"{table}.{k}" for k in keys[:-1]) + f" or {table}.{keys[-1]}"
         raise ScenarioError(
-            "energy: give exactly one of energy.name, energy.expression or energy.function"
-            f" (found {', '.join(given) or 'none'}); e.g. {schema.EXAMPLE_HINT['energy']}.",
-            key="energy",
+            f"{table}: give exactly one of {options} (found {', '.join(given) or 'none'}); "
+            f"e.g. {schema.EXAMPLE_HINT[table]}.",
+            key=table,
         )
+
+
+def _energy(e: dict[str, Any], allow_import: bool) -> Potential:
+    _exactly_one("energy", e, ("name", "expression", "function"))
     params = dict(e.get("params", {}))
     bounds = e.get("bounds")
     if "name" in e:
@@ -189,7 +194,7 @@ def _metric(mt: dict[str, Any], V: Potential) -> Metric:
                 key="metric.matrix",
             )
         return Preconditioned(mt["matrix"], key="metric.matrix")
-    variables = tuple(V.params.get("variables") or _default_vars(V.dim))
+    variables = V.variables
     if ("G" in mt) == ("diagonal" in mt):
         raise ScenarioError(
             "metric: a riemannian metric needs exactly one of metric.G (a matrix "
@@ -224,18 +229,8 @@ def _metric(mt: dict[str, Any], V: Potential) -> Metric:
     )
 
 
-def _default_vars(dim: int) -> tuple[str, ...]:
-    return ("x", "y", "z")[:dim] if dim <= 3 else tuple(f"x{i + 1}" for i in range(dim))
-
-
 def _starts(ini: dict[str, Any], V: Potential) -> np.ndarray:
-    given = [k for k in ("points", "grid", "random") if k in ini]
-    if len(given) != 1:
-        raise ScenarioError(
-            "initial: give exactly one of initial.points, initial.grid or initial.random "
-            f"(found {', '.join(given) or 'none'}); e.g. {schema.EXAMPLE_HINT['initial']}.",
-            key="initial",
-        )
+    _exactly_one("initial", ini, ("points", "grid", "random"))
     if "points" in ini:
         pts = ini["points"]
         if not pts or any(len(p) != V.dim for p in pts):
@@ -247,9 +242,7 @@ def _starts(ini: dict[str, Any], V: Potential) -> np.ndarray:
         return np.asarray(pts, dtype=float)
     if "grid" in ini:
         g = ini["grid"]
-        names = (
-            _default_vars(V.dim) if not V.params.get("variables") else tuple(V.params["variables"])
-        )
+        names = V.variables
         unknown = set(g) - set(names)
         if unknown or len(g) != V.dim:
             raise ScenarioError(
