@@ -148,7 +148,7 @@ def solve(
     check_energy: bool = True,
     errors: str = "raise",
     progress: bool | Callable[[float], None] = False,
-    block_size: int = 2048,
+    block_size: int = 131072,
     newton_tol: float = 1e-11,
     newton_max_iter: int = 40,
 ) -> Solution:
@@ -177,6 +177,8 @@ def solve(
             the failures in ``status``.
         progress: True for a progress bar on runs longer than a second, or a callable that
             receives the fraction done after each segment.
+        block_size: batches larger than this run as ``lax.map`` over blocks of this many
+            trajectories (bounds memory; XLA already spreads one block over all cores).
 
     Returns:
         A :class:`Solution`.
