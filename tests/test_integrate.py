@@ -342,3 +342,23 @@ def test_segmented_run_with_progress_equals_one_segment(method, kw):
     tol = 1e-12 if st.METHODS[method].kind == "fixed" else 1e-6
     np.testing.assert_allclose(a.x, b.x, rtol=tol, atol=tol)
     np.testing.assert_array_equal(a.status, b.status)
+
+
+def test_large_batch_sharded_over_host_devices_matches_small_runs():
+    """≥ 4096 starts per CPU device are split over the XLA host devices; answers don't change."""
+    import jax
+
+    flow = st.GradientFlow(st.potentials.get("himmelblau"))
+    x0 = np.random.default_rng(5).uniform(-5, 5, (2 * solve_mod.MIN_PER_DEVICE + 3, 2))
+    big = st.solve(
+        flow, x0, t1=0.05, method="rk4", h=1e-3, n_save=3, save_state=False, grad_tol=1e-3
+    )
+    if jax.default_backend() == "cpu" and jax.local_device_count() > 1:
+        assert solve_mod._shards(len(x0)) == 2
+    idx = [0, 1, 4096, 4097, len(x0) - 1]
+    small = st.solve(
+        flow, x0[idx], t1=0.05, method="rk4", h=1e-3, n_save=3, save_state=False, grad_tol=1e-3
+    )
+    np.testing.assert_allclose(big.x_final[idx], small.x_final, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(big.steps[idx], small.steps)
+    np.testing.assert_array_equal(big.status[idx], small.status)

@@ -4,8 +4,10 @@ A gradient flow = a state space + an energy + a metric. Importing steepest turns
 JAX unless the environment variable ``STEEPEST_X64=0`` is set.
 """
 
+from ._core.config import configure_host_devices as _configure_host_devices
 from ._core.config import configure_x64 as _configure_x64
 
+_configure_host_devices()
 _configure_x64()
 
 from ._core.config import enable_compilation_cache as enable_compilation_cache  # noqa: E402

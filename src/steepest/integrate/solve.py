@@ -113,6 +113,47 @@ def _blocked(vfn: Callable, batch: int, block: int) -> Callable:
     return run
 
 
+#: batches at least this large per CPU device are sharded over the XLA host devices
+MIN_PER_DEVICE = 4096
+
+
+def _shards(batch: int) -> int:
+    """How many XLA host devices to shard a batch over (1: run it on the default device)."""
+    if jax.default_backend() != "cpu":
+        return 1
+    n = jax.local_device_count()
+    while n > 1 and batch < n * MIN_PER_DEVICE:
+        n -= 1
+    return n
+
+
+def _sharded(fn: Callable, shards: int) -> Callable:
+    """``fn(state, targets, params)`` with the batch axis of state and output split over devices."""
+    if shards == 1:
+        return fn
+    from jax.sharding import PartitionSpec as P
+
+    mesh = jax.make_mesh((shards,), ("batch",), devices=jax.local_devices()[:shards])
+    return jax.shard_map(
+        fn,
+        mesh=mesh,
+        in_specs=(P("batch"), P(), P()),
+        out_specs=(P("batch"), P("batch")),
+        check_vma=False,
+    )
+
+
+def _place(tree: Any, shards: int) -> Any:
+    """Put a batch-leading pytree on the devices, split along the batch axis."""
+    if shards == 1:
+        return tree
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    mesh = jax.make_mesh((shards,), ("batch",), devices=jax.local_devices()[:shards])
+    return jax.device_put(tree, NamedSharding(mesh, P("batch")))
+
+
 def _run_cached(flow: GradientFlow, key: tuple, build: Callable, args: tuple) -> tuple[Any, float]:
     """Run ``build()(*args)`` compiled; compile once per (flow, key, shapes). Returns (out, s)."""
     kern, ct = _kernel(flow, key, build, args)
@@ -148,7 +189,7 @@ def solve(
     check_energy: bool = True,
     errors: str = "raise",
     progress: bool | Callable[[float], None] = False,
-    block_size: int = 131072,
+    block_size: int | None = None,
     newton_tol: float = 1e-11,
     newton_max_iter: int = 40,
 ) -> Solution:
@@ -177,8 +218,9 @@ def solve(
             the failures in ``status``.
         progress: True for a progress bar on runs longer than a second, or a callable that
             receives the fraction done after each segment.
-        block_size: batches larger than this run as ``lax.map`` over blocks of this many
-            trajectories (bounds memory; XLA already spreads one block over all cores).
+        block_size: each device's share of a batch runs as ``lax.map`` over blocks of this many
+            trajectories. Default: 2048 (cache-sized) when the batch is sharded one device per
+            core, else 131072 (only to bound memory: one device already uses every core).
 
     Returns:
         A :class:`Solution`.
@@ -241,9 +283,12 @@ def solve(
         n_seg = min(len(targets), 50)
     chunks = _chunks(targets, n_seg)
 
-    # pad the batch to a multiple of the block size (the padding repeats start 0)
-    block = max(1, int(block_size))
-    Bp = B if B <= block else math.ceil(B / block) * block
+    # pad the batch to whole shards (one per CPU core) of whole blocks; padding repeats start 0
+    shards = _shards(B)
+    block = max(1, int(block_size)) if block_size else (2048 if shards > 1 else 131072)
+    per = math.ceil(B / shards)
+    per = per if per <= block else math.ceil(per / block) * block
+    Bp = per * shards
     xp = np.concatenate([x, np.repeat(x[:1], Bp - B, axis=0)]) if Bp > B else x
     xj = jnp.asarray(xp, dtype=dtype)
     gt = jnp.asarray(-1.0 if grad_tol_v is None else grad_tol_v, dtype=dtype)
@@ -277,21 +322,23 @@ def solve(
             bool(save_state),
             block,
             grad_tol_v is not None,
+            shards,
         )
 
         def build():
             step = fixed.make_step(flow, m.name, inner, bool(check_energy), grad_tol_v is not None)
-            return _blocked(fixed.make_segment_batched(step, bool(save_state)), Bp, block)
+            seg = _blocked(fixed.make_segment_batched(step, bool(save_state)), per, block)
+            return _sharded(seg, shards)
 
         def params_for(i, chunk):
             return p
     else:
         use_event = grad_tol_v is not None
-        key = ("adaptive", m.name, int(max_steps), use_event, bool(save_state), block)
+        key = ("adaptive", m.name, int(max_steps), use_event, bool(save_state), block, shards)
 
         def build():
             seg = adaptive.make_segment(flow, m.name, int(max_steps), use_event, bool(save_state))
-            return _blocked(jax.vmap(seg, in_axes=(0, None, None)), Bp, block)
+            return _sharded(_blocked(jax.vmap(seg, in_axes=(0, None, None)), per, block), shards)
 
         starts = [0.0] + [float(c[-1]) for c in chunks[:-1]]
 
@@ -307,6 +354,7 @@ def solve(
     carry: Any = carry0
     if m.kind == "fixed":
         carry = (carry0, jnp.zeros((Bp,), jnp.int32))
+    carry = _place(carry, shards)
     saved: list[tuple] = []
     dt_target = jnp.int32 if m.kind == "fixed" else dtype
     try:
