@@ -162,22 +162,27 @@ def make_step(
     evals = {"euler": 1, "rk4": 4}[method]
 
     def bare(x, E, g, dt, p: Params):
-        """An explicit step with no bookkeeping, and whether it needs a careful look."""
+        """An explicit step with no bookkeeping that poisons E with NaN when it needs a look.
+
+        0·sqrt(E + tol − E1) is NaN exactly when the energy rose beyond round-off (or anything
+        became non-finite, −inf included); 0·log(|∇V|² − tol²) is NaN exactly when |∇V| ≤ tol.
+        The NaN rides in E to the end of the chunk at no cost: a separate flag array in the
+        loop carry measured 1.8× slower.
+        """
         x1, E1, g1, _, _ = step(flow, x, E, g, dt, inner)
-        # A NaN or inf anywhere reaches E1 (or E at the next step) and fails the comparison.
-        if check_energy:  # (−inf passes "E1 ≤ E": exclude it explicitly)
-            flag = ~((E1 <= E + p.energy_tol_rel * (jnp.abs(E) + p.energy_scale)) & (E1 > -jnp.inf))
+        if check_energy:
+            poison = 0.0 * jnp.sqrt(E + p.energy_tol_rel * (jnp.abs(E) + p.energy_scale) - E1)
         else:
-            flag = ~jnp.isfinite(E1)
+            poison = 0.0 * (E1 - E1)
         if use_grad_tol:
-            flag = flag | (_vsum(g1 * g1) <= p.grad_tol * p.grad_tol)
-        return x1, E1, g1, flag
+            poison = poison + 0.0 * jnp.log(_vsum(g1 * g1) - p.grad_tol * p.grad_tol)
+        return x1, E1 + poison, g1
 
     return one_step, (bare, evals)
 
 
 #: explicit steps run in chunks of this many unguarded steps (see make_segment_batched)
-CHUNK = 16
+CHUNK = 64
 
 
 def make_segment_batched(step_fns, save_state: bool):
@@ -221,13 +226,10 @@ def make_segment_batched(step_fns, save_state: bool):
                 running = c.status == S.RUNNING
 
                 def bare_body(j, b):
-                    x, E, g, flag = b
-                    x1, E1, g1, f = vbare(x, E, g, dt_of(n + j), p)
-                    return x1, E1, g1, flag | f
+                    return vbare(*b, dt_of(n + j), p)
 
-                x, E, g, flag = lax.fori_loop(
-                    0, k, bare_body, (c.x, c.E, c.g, jnp.zeros_like(running))
-                )
+                x, E, g = lax.fori_loop(0, k, bare_body, (c.x, c.E, c.g))
+                flag = ~jnp.isfinite(E)
 
                 def commit(_):
                     n1 = n + k

@@ -434,7 +434,7 @@ def solve(
         **flow.describe(),
     }
     comps = flow.energy.variables
-    names = np.array([S.NAMES[int(c)] for c in status])
+    names = np.array([S.NAMES[c] for c in sorted(S.NAMES)])[status]
     one = (lambda a: a) if batched else (lambda a: a[0])
     sol = Solution(
         t=times,
