@@ -188,7 +188,8 @@ def basins(
     flow = GradientFlow(V, metric)
     if h is None:
         # half the RK4 stability limit of the stiffest place on a coarse sample of the box
-        h = 0.5 * RK4_STABILITY / max(_max_rate(flow, pts[:: max(1, len(pts) // 1000)]), 1e-12)
+        rate = _max_rate(flow, pts[:: max(1, len(pts) // 1000)])
+        h = 0.5 * RK4_STABILITY / max(rate, 1e-12)
     from ..integrate.solve import solve
 
     sol = solve(
