@@ -133,7 +133,7 @@ def _newton(V: Potential, x: np.ndarray, iters: int = 30) -> tuple[np.ndarray, f
     x = np.asarray(x, dtype=float)
     for _ in range(iters):
         g = np.asarray(V.grad(jnp.asarray(x)))
-        if np.linalg.norm(g) < 1e-13 * max(1.0, np.linalg.norm(x)):
+        if np.linalg.norm(g) < 1e-13 * max(1.0, float(np.linalg.norm(x))):
             break
         H = np.asarray(V.hessian(jnp.asarray(x)))
         try:
