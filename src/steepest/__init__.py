@@ -10,6 +10,7 @@ from ._core.config import configure_x64 as _configure_x64
 _configure_host_devices()
 _configure_x64()
 
+from . import landscape as landscape  # noqa: E402
 from ._core.config import enable_compilation_cache as enable_compilation_cache  # noqa: E402
 from ._core.errors import ConvergenceError as ConvergenceError  # noqa: E402
 from ._core.errors import FlowDiverged as FlowDiverged  # noqa: E402

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 app = typer.Typer(
@@ -135,6 +136,117 @@ def _print_table(console, sol) -> None:
             str(st_[i]),
         )
     console.print(table)
+
+
+@app.command()
+def landscape(
+    target: Annotated[str, typer.Argument(help="a built-in potential name or a scenario .toml")],
+    out: Annotated[Path | None, typer.Option("--out", help="output directory")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="print the critical points as JSON (files only with --out)"),
+    ] = False,
+    resolution: Annotated[int, typer.Option(help="basin-map cells per axis (2-D)")] = 200,
+    allow_import: Annotated[bool, typer.Option("--allow-import")] = False,
+) -> None:
+    """The landscape atlas: critical points, manifolds of saddles, basins, disconnectivity."""
+    import steepest as st
+
+    st.enable_compilation_cache()
+    try:
+        if target.endswith(".toml"):
+            from steepest.scenario import load
+
+            V = load(Path(target), allow_import=allow_import).flow.energy
+        else:
+            V = st.potentials.get(target)
+        from steepest.landscape.critical import critical_points
+
+        cps = critical_points(V)
+    except st.SteepestError as err:
+        _fail(str(err))
+    rows = [{k: v for k, v in cp.to_dict().items() if k != "residual"} for cp in cps]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        if out is None:
+            return
+    out_dir = out or Path("runs") / f"landscape-{Path(target).stem}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "critical_points.json").write_text(
+        json.dumps(
+            {"points": [cp.to_dict() for cp in cps], "morse_check": cps.morse_check},
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
+    files = ["critical_points.json"]
+    if V.dim == 2:
+        from steepest.landscape.basins import basins
+        from steepest.landscape.disconnectivity import disconnectivity
+        from steepest.landscape.manifolds import manifolds
+        from steepest.plot.atlas import atlas_figure
+
+        saddles = [cp for cp in cps if cp.kind == "saddle" and cp.index == 1]
+        mfs = [manifolds(V, s) for s in saddles]
+        (out_dir / "manifolds.json").write_text(
+            json.dumps(
+                [
+                    {
+                        "saddle": m.saddle.to_dict(),
+                        "branches": [
+                            {
+                                "direction": b.direction,
+                                "sign": b.sign,
+                                "end": b.end,
+                                "end_point": np.asarray(b.end_point).tolist(),
+                                "points": np.asarray(b.points).tolist(),
+                            }
+                            for b in m.unstable + m.stable
+                        ],
+                    }
+                    for m in mfs
+                ]
+            )
+            + "\n"
+        )
+        bm = basins(V, resolution=resolution)
+        bm.to_xarray().to_netcdf(out_dir / "basins.nc", engine="h5netcdf")
+        fig = atlas_figure(V, cps, mfs, bm)
+        fig.savefig(out_dir / "atlas.png", dpi=110)
+        files += ["manifolds.json", "basins.nc", "atlas.png"]
+        if cps.minima:
+            import matplotlib.pyplot as plt
+
+            d = disconnectivity(V, cps)
+            fig, ax = plt.subplots(figsize=(5, 5))
+            d.plot(ax, title=f"{V.name}: disconnectivity")
+            fig.tight_layout()
+            fig.savefig(out_dir / "disconnectivity.png", dpi=110)
+            files.append("disconnectivity.png")
+    if not as_json:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_edge=False)
+        for col in ("kind", "index", "x", "energy", "eigenvalues"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                r["kind"],
+                str(r["index"]),
+                "(" + ", ".join(f"{v:.6g}" for v in r["x"]) + ")",
+                f"{r['energy']:.10g}",
+                ", ".join(f"{v:.4g}" for v in r["eigenvalues"]),
+            )
+        console = Console()
+        console.print(table)
+        mc = cps.morse_check
+        console.print(
+            f"Morse check {mc['formula']} = {mc['value']} ({mc['note']}); wrote "
+            f"{', '.join(files)} to {out_dir}/",
+            highlight=False,
+        )
 
 
 @app.command()
