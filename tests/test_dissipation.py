@@ -50,7 +50,10 @@ def test_energy_never_rises(name, method, u):
     # with no minimiser) and then holds its last good state
     sol = st.solve(V, x0, method=method, errors="record", **kw)
     if name in ("saddle", "monkey-saddle"):
-        assert set(sol.status) <= {"done", "non-finite", "max-steps", "solver-failed"}
+        # outside the box the curvature grows without bound, so an explicit step that was
+        # stable inside it eventually is not: the guard then stops the run as it rises
+        allowed = {"done", "non-finite", "max-steps", "solver-failed", "energy-increase"}
+        assert set(sol.status) <= allowed
     else:
         assert set(sol.status) == {"done"}, (name, method, sol.status)
     assert np.all(np.isfinite(sol.energy))
