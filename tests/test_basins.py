@@ -70,3 +70,21 @@ def test_to_xarray():
 def test_bad_input(kwargs, match):
     with pytest.raises(st.ScenarioError, match=match):
         basins(**kwargs)
+
+
+def test_every_separatrix_lies_on_a_stable_manifold():
+    """Basin boundaries of Müller–Brown are the stable manifolds of its two saddles."""
+    from scipy.spatial import cKDTree
+
+    V = st.potentials.get("muller-brown")
+    cps = st.landscape.critical_points(V)
+    stable = np.concatenate(
+        [b.points for s in cps.saddles for b in st.landscape.manifolds(V, s).stable]
+    )
+    bm = basins(V, resolution=120)
+    pts = bm.boundary_points()
+    cell = np.hypot(bm.x[1] - bm.x[0], bm.y[1] - bm.y[0])
+    spacing = np.max(np.linalg.norm(np.diff(stable, axis=0), axis=1)[:50])
+    d, _ = cKDTree(stable).query(pts)
+    assert len(pts) > 100 and bm.unconverged <= 2
+    assert np.max(d) < cell + spacing, (np.max(d), cell)
