@@ -38,22 +38,21 @@ def saddle_case():
     return V, manifolds(V, point(V, reference("saddle", "saddle")[0]))
 
 
+def saddles_of(name):
+    """The potential and, for each published saddle, (reference entry, its manifolds)."""
+    V = st.potentials.get(name)
+    box = REF[name]["box"]
+    return V, [(s, manifolds(V, point(V, s), bounds=box)) for s in reference(name, "saddle")]
+
+
 @pytest.fixture(scope="module")
 def muller_brown():
-    V = st.potentials.get("muller-brown")
-    box = REF["muller-brown"]["box"]
-    return V, [
-        (s, manifolds(V, point(V, s), bounds=box)) for s in reference("muller-brown", "saddle")
-    ]
+    return saddles_of("muller-brown")
 
 
 @pytest.fixture(scope="module")
 def himmelblau():
-    V = st.potentials.get("himmelblau")
-    box = REF["himmelblau"]["box"]
-    return V, [
-        (s, manifolds(V, point(V, s), bounds=box)) for s in reference("himmelblau", "saddle")
-    ]
+    return saddles_of("himmelblau")
 
 
 def test_saddle_manifolds_are_the_axes(saddle_case):
