@@ -1,15 +1,11 @@
 """Basins of attraction against symmetry and a published fine-grid reference."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import steepest as st
+from published import published
 from steepest.landscape.basins import NOT_A_MINIMUM, basins
-
-REF_PATH = Path(__file__).parents[2] / "shared" / "reference" / "potentials.json"
 
 
 def test_double_well_halves_and_separatrix():
@@ -30,9 +26,8 @@ def test_starts_on_a_stable_manifold_are_counted_not_assigned():
     assert bm.fractions.sum() + 41 / 41**2 == pytest.approx(1.0)
 
 
-@pytest.mark.skipif(not REF_PATH.exists(), reason="shared/reference/potentials.json not present")
 def test_himmelblau_fractions_match_the_fine_reference():
-    ref = json.loads(REF_PATH.read_text())["himmelblau"]
+    ref = published()["himmelblau"]
     fr = ref["basin_fractions_on_box_[-5,5]^2"]
     want = {
         (3.0, 2.0): fr["(3,2)"],
@@ -43,9 +38,9 @@ def test_himmelblau_fractions_match_the_fine_reference():
     bm = basins(st.potentials.get("himmelblau"), resolution=200)
     assert len(bm.minima) == 4 and bm.unconverged == 0 and bm.not_a_minimum == 0
     assert bm.fractions.sum() == pytest.approx(1.0, abs=1e-12)
-    published = [np.array(c["x"]) for c in ref["critical_points"] if c["kind"] == "minimum"]
+    minima = [np.array(c["x"]) for c in ref["critical_points"] if c["kind"] == "minimum"]
     for m, f in zip(bm.minima, bm.fractions, strict=True):
-        assert min(np.linalg.norm(m - p) for p in published) < 1e-8
+        assert min(np.linalg.norm(m - p) for p in minima) < 1e-8
         key = min(want, key=lambda k: np.hypot(k[0] - m[0], k[1] - m[1]))
         assert abs(f - want[key]) < 2e-3, (m, f, want[key])
 

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import itertools
-import json
 from math import comb
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import steepest as st
+from published import published
 from steepest.landscape import critical as C
 from steepest.landscape.critical import CriticalPointSet, classify, critical_points
-
-REFERENCE = Path(__file__).parents[2] / "shared" / "reference" / "potentials.json"
 
 
 @pytest.fixture(scope="module")
 def reference():
-    if not REFERENCE.exists():
-        pytest.skip(f"published reference values not found at {REFERENCE}")
-    return json.loads(REFERENCE.read_text())
+    return published()
 
 
 def assert_matches_reference(found: CriticalPointSet, published: list[dict]) -> None:

@@ -1,17 +1,13 @@
 """Stable and unstable manifolds of index-1 saddles (steepest.landscape.manifolds)."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import steepest as st
+from published import published
 from steepest.landscape import CriticalPoint, manifolds
 
-REF = json.loads(
-    (Path(__file__).resolve().parents[2] / "shared" / "reference" / "potentials.json").read_text()
-)
+REF = published()
 KIND_INDEX = {"minimum": 0, "saddle": 1, "maximum": 2}
 
 

@@ -1,19 +1,12 @@
 """Built-in potentials against published critical points, and the Potential wrapper."""
 
-import json
-from pathlib import Path
-
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import steepest as st
+from published import published
 
-REF = (
-    json.loads((Path(__file__).parents[2] / "shared" / "reference" / "potentials.json").read_text())
-    if (Path(__file__).parents[2] / "shared" / "reference" / "potentials.json").exists()
-    else None
-)
 REQUIRED = [
     "quadratic",
     "double-well",
@@ -46,12 +39,11 @@ def test_unknown_name_and_param_are_named():
     assert e.value.key == "energy.params.b"
 
 
-@pytest.mark.skipif(REF is None, reason="shared/reference/potentials.json not present")
 @pytest.mark.parametrize("name", ["muller-brown", "himmelblau", "double-well", "saddle"])
 def test_reference_critical_points(name):
     """Published critical points: ∇V = 0, energies and Hessian eigenvalues match."""
     V = st.potentials.get(name)
-    for cp in REF[name]["critical_points"]:
+    for cp in published()[name]["critical_points"]:
         x = jnp.asarray(cp["x"])
         g = np.asarray(V.grad(x))
         H = np.asarray(V.hessian(x))
