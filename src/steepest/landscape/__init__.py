@@ -2,6 +2,7 @@
 
 from .basins import BasinMap as BasinMap
 from .basins import basins as basins
+from .basins import open_basins as open_basins
 from .critical import CriticalPointSet as CriticalPointSet
 from .critical import classify as classify
 from .critical import critical_points as critical_points

@@ -36,6 +36,7 @@ from scipy.stats import qmc
 
 from .._core.errors import ConvergenceError, ScenarioError
 from ..energy.potential import Potential, _check_bounds
+from ..parallel import resolve_client
 from .critical_point import CriticalPoint
 
 #: compiled kernels per potential (weakly), then per (name, shapes); tests read COMPILE_COUNT
@@ -213,8 +214,24 @@ def _nearest_roots(roots: np.ndarray, starts: np.ndarray, width: np.ndarray):
     return near, mask
 
 
-def _search(V, starts, near, mask, lo, hi, tol, max_iter):
-    """Run the search kernel on a batch padded to whole blocks; numpy results."""
+def _search(V, starts, near, mask, lo, hi, tol, max_iter, client=None):
+    """Run the search kernel on a batch padded to whole blocks; numpy results.
+
+    With a Dask client the batch is cut into pieces of whole blocks, one task each (a start's
+    result does not depend on the other starts of its block, so the result is the same).
+    """
+    if client is not None:
+        from ..parallel import map_chunks
+
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        size = max(BLOCK, math.ceil(len(starts) / (2 * n_workers) / BLOCK) * BLOCK)
+        pieces = [
+            (starts[i : i + size], near[i : i + size], mask[i : i + size])
+            for i in range(0, len(starts), size)
+        ]
+        job = (lo, hi, tol, max_iter)
+        outs = [r for _, r in map_chunks(_search_piece, (V, job), pieces, client)]
+        return [np.concatenate(parts) for parts in zip(*outs, strict=True)]
     n = len(starts)
     pad = -n % BLOCK if n > BLOCK else 0
     starts, near, mask = (
@@ -223,6 +240,12 @@ def _search(V, starts, near, mask, lo, hi, tol, max_iter):
     args = (starts, near, mask, lo, hi, np.float64(tol), np.int64(max_iter))
     out = _kernel(V, "search", _build_search, args)(*args)
     return [np.asarray(a)[:n] for a in out]
+
+
+def _search_piece(shared, piece):
+    """One Dask task of the multistart search."""
+    V, (lo, hi, tol, max_iter) = shared
+    return _search(V, *piece, lo, hi, tol, max_iter)
 
 
 class CriticalPointSet(list):
@@ -325,6 +348,7 @@ def critical_points(
     tol: float = 1e-10,
     metric: Any = None,
     max_iter: int = 100,
+    client: Any = None,
 ) -> CriticalPointSet:
     """All critical points (∇V = 0) of ``V`` in a box, classified and sorted by energy.
 
@@ -336,6 +360,8 @@ def critical_points(
         tol: each point is polished to |∇V| ≤ tol.
         metric: classify with the eigenvalues of G⁻¹∇²V (the points and indices do not change).
         max_iter: Newton iterations per start and phase.
+        client: a ``distributed.Client`` or a scheduler address: each round's starts run as
+            tasks on that cluster (same result). None runs in-process.
 
     Examples:
         >>> import steepest as st
@@ -357,6 +383,7 @@ def critical_points(
     m = max(0, (int(n_starts) - 1).bit_length())
     first = lo + width * sobol.random(1 << m)[:n_starts]
 
+    cl = resolve_client(client)
     roots = np.empty((0, V.dim))
     errs = np.empty(0)
     info: dict[str, Any] = {"n_starts": int(n_starts), "new_per_round": [], "compiles": 0}
@@ -366,7 +393,7 @@ def critical_points(
         # Farrell et al.); later rounds: fresh Sobol starts, deflated
         starts = first if rnd < 2 else lo + width * sobol.random(1 << m)[:n_starts]
         near, mask = _nearest_roots(roots, starts, width)
-        x, gn, step, conv, finite = _search(V, starts, near, mask, lo, hi, tol, max_iter)
+        x, gn, step, conv, finite = _search(V, starts, near, mask, lo, hi, tol, max_iter, cl)
         if rnd == 0 and not finite.any():
             raise ScenarioError(
                 f"V is not finite (NaN or inf) at any of the {n_starts} starts in the box "

@@ -1,0 +1,74 @@
+"""Client resolution and an ordered chunk map over a Dask cluster (or in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .._core.errors import ScenarioError
+
+CONNECT_TIMEOUT = "10s"  #: how long to wait for a scheduler named by its address
+
+
+def resolve_client(client: Any) -> Any:
+    """None (run in-process), a ``distributed.Client``, or a scheduler address to connect to."""
+    if client is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        raise ScenarioError(
+            "client: running on a cluster needs dask.distributed; pip install 'dask[distributed]'.",
+            key="client",
+        ) from None
+    if isinstance(client, Client):
+        return client
+    if isinstance(client, str):
+        try:
+            return Client(client, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as e:
+            raise ScenarioError(
+                f"client: could not reach a Dask scheduler at {client!r} ({e}); check the "
+                "address (e.g. tcp://host:8786) or leave it out to run in-process.",
+                key="client",
+            ) from None
+    raise ScenarioError(
+        f"client: expected a distributed.Client or a scheduler address such as "
+        f"'tcp://host:8786', got {type(client).__name__}.",
+        key="client",
+    )
+
+
+def map_chunks(
+    fn: Callable[..., Any],
+    shared: Any,
+    items: Iterable[Any],
+    client: Any = None,
+    *,
+    ordered: bool = True,
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(i, fn(shared, item_i))`` for every item, in order or as chunks complete.
+
+    In-process when ``client`` is None; otherwise every item is one task on the cluster, with
+    ``shared`` scattered once to every worker. A task's exception is re-raised here.
+    """
+    items = list(items)
+    if client is None:
+        for i, it in enumerate(items):
+            yield i, fn(shared, it)
+        return
+    from distributed import as_completed
+
+    shared_f = client.scatter(shared, broadcast=True, hash=False)
+    futures = [client.submit(fn, shared_f, it, pure=False) for it in items]
+    index = {f.key: i for i, f in enumerate(futures)}
+    try:
+        if ordered:
+            for i, f in enumerate(futures):
+                yield i, f.result()
+        else:
+            for f in as_completed(futures):
+                yield index[f.key], f.result()
+    finally:
+        for f in futures:
+            f.cancel()
