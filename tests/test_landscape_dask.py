@@ -144,3 +144,23 @@ def test_bad_scheduler_address_is_one_clear_error(monkeypatch):
         basins(st.potentials.get("double-well"), resolution=10, client="tcp://127.0.0.1:9")
     with pytest.raises(st.ScenarioError, match="client"):
         basins(st.potentials.get("double-well"), resolution=10, client=42)
+
+
+def test_cli_landscape_on_a_scheduler(client, tmp_path):
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from steepest.cli.app import app
+
+    runner = CliRunner()
+    addr = client.scheduler.address
+    args = ["landscape", "double-well", "--resolution", "40", "--out"]
+    there = runner.invoke(app, [*args, str(tmp_path / "a"), "--scheduler", addr])
+    here = runner.invoke(app, [*args, str(tmp_path / "b")])
+    assert there.exit_code == 0 and here.exit_code == 0, there.output + here.output
+    a = xr.open_dataset(tmp_path / "a" / "basins.nc", engine="h5netcdf")
+    b = xr.open_dataset(tmp_path / "b" / "basins.nc", engine="h5netcdf")
+    np.testing.assert_array_equal(a["label"].values, b["label"].values)
+    assert (tmp_path / "a" / "critical_points.json").read_text() == (
+        tmp_path / "b" / "critical_points.json"
+    ).read_text()

@@ -147,6 +147,10 @@ def landscape(
         typer.Option("--json", help="print the critical points as JSON (files only with --out)"),
     ] = False,
     resolution: Annotated[int, typer.Option(help="basin-map cells per axis (2-D)")] = 200,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="a Dask scheduler address: run the search and basin map there"),
+    ] = None,
     allow_import: Annotated[bool, typer.Option("--allow-import")] = False,
 ) -> None:
     """The landscape atlas: critical points, manifolds of saddles, basins, disconnectivity."""
@@ -161,8 +165,10 @@ def landscape(
         else:
             V = st.potentials.get(target)
         from steepest.landscape.critical import critical_points
+        from steepest.parallel import resolve_client
 
-        cps = critical_points(V)
+        client = resolve_client(scheduler)  # closed when the process exits
+        cps = critical_points(V, client=client)
     except st.SteepestError as err:
         _fail(str(err))
     rows = [{k: v for k, v in cp.to_dict().items() if k != "residual"} for cp in cps]
@@ -210,7 +216,7 @@ def landscape(
             )
             + "\n"
         )
-        bm = basins(V, resolution=resolution)
+        bm = basins(V, resolution=resolution, client=client)
         bm.to_xarray().to_netcdf(out_dir / "basins.nc", engine="h5netcdf")
         fig = atlas_figure(V, cps, mfs, bm)
         fig.savefig(out_dir / "atlas.png", dpi=110)

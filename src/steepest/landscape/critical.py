@@ -36,7 +36,7 @@ from scipy.stats import qmc
 
 from .._core.errors import ConvergenceError, ScenarioError
 from ..energy.potential import Potential, _check_bounds
-from ..parallel import resolve_client
+from ..parallel import client_for
 from .critical_point import CriticalPoint
 
 #: compiled kernels per potential (weakly), then per (name, shapes); tests read COMPILE_COUNT
@@ -383,38 +383,39 @@ def critical_points(
     m = max(0, (int(n_starts) - 1).bit_length())
     first = lo + width * sobol.random(1 << m)[:n_starts]
 
-    cl = resolve_client(client)
     roots = np.empty((0, V.dim))
     errs = np.empty(0)
     info: dict[str, Any] = {"n_starts": int(n_starts), "new_per_round": [], "compiles": 0}
     c0 = COMPILE_COUNT["n"]
-    for rnd in range(MAX_ROUNDS + 1):
-        # round 0: plain Newton; round 1: the same starts deflated by what round 0 found (as in
-        # Farrell et al.); later rounds: fresh Sobol starts, deflated
-        starts = first if rnd < 2 else lo + width * sobol.random(1 << m)[:n_starts]
-        near, mask = _nearest_roots(roots, starts, width)
-        x, gn, step, conv, finite = _search(V, starts, near, mask, lo, hi, tol, max_iter, cl)
-        if rnd == 0 and not finite.any():
-            raise ScenarioError(
-                f"V is not finite (NaN or inf) at any of the {n_starts} starts in the box "
-                f"{list(map(list, box))}; check the formula or choose bounds where it is defined.",
-                key="bounds",
-            )
-        inside = np.all((x >= lo - 1e-9 * diam) & (x <= hi + 1e-9 * diam), axis=1)
-        keep = conv & inside
-        # dedupe: two points are one if closer than the box-scale tolerance plus their Newton
-        # error estimates (large at degenerate points, where Newton converges only linearly),
-        # capped so that points a thousandth of the box apart are never merged
-        rad = np.clip(np.nan_to_num(10 * step, nan=0.0), 1e-6 * diam, 1e-3 * diam)
-        new = 0
-        for i in np.flatnonzero(keep)[np.argsort(gn[keep], kind="stable")]:
-            if len(roots) and np.any(np.linalg.norm(roots - x[i], axis=1) <= rad[i] + errs):
-                continue
-            roots, errs = np.vstack([roots, x[i]]), np.append(errs, rad[i])
-            new += 1
-        info["new_per_round"].append(new)
-        if rnd >= 1 and new == 0:
-            break
+    with client_for(client) as cl:
+        for rnd in range(MAX_ROUNDS + 1):
+            # round 0: plain Newton; round 1: the same starts deflated by what round 0 found (as in
+            # Farrell et al.); later rounds: fresh Sobol starts, deflated
+            starts = first if rnd < 2 else lo + width * sobol.random(1 << m)[:n_starts]
+            near, mask = _nearest_roots(roots, starts, width)
+            x, gn, step, conv, finite = _search(V, starts, near, mask, lo, hi, tol, max_iter, cl)
+            if rnd == 0 and not finite.any():
+                raise ScenarioError(
+                    f"V is not finite (NaN or inf) at any of the {n_starts} starts in the box "
+                    f"{list(map(list, box))}; check the formula or choose bounds where it is "
+                    "defined.",
+                    key="bounds",
+                )
+            inside = np.all((x >= lo - 1e-9 * diam) & (x <= hi + 1e-9 * diam), axis=1)
+            keep = conv & inside
+            # dedupe: two points are one if closer than the box-scale tolerance plus their Newton
+            # error estimates (large at degenerate points, where Newton converges only linearly),
+            # capped so that points a thousandth of the box apart are never merged
+            rad = np.clip(np.nan_to_num(10 * step, nan=0.0), 1e-6 * diam, 1e-3 * diam)
+            new = 0
+            for i in np.flatnonzero(keep)[np.argsort(gn[keep], kind="stable")]:
+                if len(roots) and np.any(np.linalg.norm(roots - x[i], axis=1) <= rad[i] + errs):
+                    continue
+                roots, errs = np.vstack([roots, x[i]]), np.append(errs, rad[i])
+                new += 1
+            info["new_per_round"].append(new)
+            if rnd >= 1 and new == 0:
+                break
     info["compiles"] = COMPILE_COUNT["n"] - c0
     points = _classify_batch(V, roots, metric)
     points.sort(key=lambda p: (p.energy, tuple(p.x)))

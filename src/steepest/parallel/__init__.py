@@ -5,7 +5,8 @@ is sent once per worker with ``Client.scatter(..., broadcast=True)``, so each wo
 once and its compiled kernels are reused by every chunk that worker runs.
 """
 
+from .dask import client_for as client_for
 from .dask import map_chunks as map_chunks
 from .dask import resolve_client as resolve_client
 
-__all__ = ["map_chunks", "resolve_client"]
+__all__ = ["client_for", "map_chunks", "resolve_client"]

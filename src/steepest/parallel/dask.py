@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .._core.errors import ScenarioError
@@ -25,7 +26,8 @@ def resolve_client(client: Any) -> Any:
         return client
     if isinstance(client, str):
         try:
-            return Client(client, timeout=CONNECT_TIMEOUT)
+            # not the process-wide default: xarray and dask.array in this process stay as they were
+            return Client(client, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as e:
             raise ScenarioError(
                 f"client: could not reach a Dask scheduler at {client!r} ({e}); check the "
@@ -37,6 +39,17 @@ def resolve_client(client: Any) -> Any:
         f"'tcp://host:8786', got {type(client).__name__}.",
         key="client",
     )
+
+
+@contextmanager
+def client_for(client: Any) -> Iterator[Any]:
+    """``resolve_client`` as a context: a client made here from an address is closed on exit."""
+    cl = resolve_client(client)
+    try:
+        yield cl
+    finally:
+        if cl is not None and cl is not client:
+            cl.close()
 
 
 def map_chunks(
