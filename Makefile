@@ -31,7 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/steepest
 
-bench: $(STAMP)
+$(VENV)/.bench: pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,dev,bench]'
+	touch $(VENV)/.bench
+
+bench: $(STAMP) $(VENV)/.bench
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:

@@ -1,4 +1,6 @@
-"""``steepest run SCENARIO.toml``, ``steepest info``, ``steepest potentials``.
+"""``steepest run SCENARIO.toml``, ``steepest info``, ``steepest potentials``, ``steepest resume``.
+
+Other commands live beside this file, one module each (``COMMAND_MODULES``).
 
 Errors in user input print one sentence (exit code 2); a flow that diverges prints the diagnosis,
 keeps what was computed (exit code 1).
@@ -16,19 +18,14 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ._console import fail as _fail
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="steepest — gradient flows: the steepest descent of an energy, dx/dt = −G(x)⁻¹∇V(x).",
     pretty_exceptions_enable=False,
 )
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -50,6 +47,9 @@ def run(
 ) -> None:
     """Run a scenario; write the dataset, summary.json and a landscape plot."""
     t_start = time.perf_counter()
+    runner = _runner_for(scenario)
+    if runner is not None:
+        raise typer.Exit(runner.run_cli(scenario, out=out, set_=set_ or [], t1=t1, plot=plot))
     import steepest as st
     from steepest.scenario import load
 
@@ -310,6 +310,87 @@ def list_potentials() -> None:
         d = st.potentials.defaults(name)
         params = ", ".join(f"{k}={v}" for k, v in d.items()) or "no parameters"
         typer.echo(f"{name:16s} {st.potentials.summary(name)}  [{params}]")
+
+
+#: ``steepest run`` hands a scenario whose file has one of these top-level tables to the module
+#: named, which provides ``run_cli(path, *, out, set_, t1, plot) -> exit code``. A scenario with
+#: none of them is a flow on Rⁿ (``[energy]``, ``[metric]``, ``[integrate]``, ``[initial]``).
+RUNNERS = {
+    "field": "steepest.fields.scenario",
+    "geometry": "steepest.geometry.scenario",
+    "learning": "steepest.learning.scenario",
+}
+
+#: Modules that add commands to ``steepest`` (each has ``register(app)``); they must import only
+#: typer at module level, so that ``steepest --help`` and cold starts stay fast.
+COMMAND_MODULES = (
+    "steepest.cli.path",
+    "steepest.cli.fields",
+    "steepest.cli.learn",
+    "steepest.cli.geometry",
+    "steepest.cli.sweep",
+    "steepest.cli.tour",
+)
+
+#: ``steepest resume DIR`` reads ``DIR/steepest-run.json`` and hands DIR to the module named by
+#: its ``"kind"`` (each provides ``resume_cli(directory) -> exit code``).
+RESUMERS = {
+    "field": "steepest.fields.scenario",
+    "sweep": "steepest.parallel.sweep",
+}
+
+
+def _runner_for(scenario: Path):
+    """The module that runs this scenario file, or None for a flow on Rⁿ (read errors later)."""
+    import importlib
+    import tomllib
+
+    try:
+        with scenario.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # the Rⁿ loader reports a missing or malformed file with its own message
+    for table, module in RUNNERS.items():
+        if table in data:
+            return importlib.import_module(module)
+    return None
+
+
+@app.command()
+def resume(
+    directory: Annotated[Path, typer.Argument(help="the output directory of a killed run")],
+) -> None:
+    """Continue a killed run (a field run or a sweep) from its last checkpoint."""
+    import importlib
+
+    manifest = directory / "steepest-run.json"
+    if not manifest.is_file():
+        _fail(
+            f"resume: {str(directory)!r} holds no steepest-run.json, so it is not the output "
+            "directory of a resumable run; give the --out directory of a field run or a sweep."
+        )
+    try:
+        kind = json.loads(manifest.read_text()).get("kind")
+    except (OSError, ValueError) as err:
+        _fail(f"resume: {manifest} cannot be read ({err}); the run cannot be resumed from it.")
+    if kind not in RESUMERS:
+        _fail(
+            f"resume: {manifest} names the run kind {kind!r}; steepest resumes "
+            f"{', '.join(sorted(RESUMERS))} runs."
+        )
+    raise typer.Exit(importlib.import_module(RESUMERS[kind]).resume_cli(directory))
+
+
+def _register_commands() -> None:
+    import importlib
+    import importlib.util
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

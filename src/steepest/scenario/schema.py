@@ -69,6 +69,14 @@ def _type_ok(kind: str, v: Any) -> bool:
         return isinstance(v, Mapping)
     if kind == "list[str]":
         return isinstance(v, list) and all(isinstance(u, str) for u in v)
+    if kind == "list[float]":
+        return isinstance(v, list) and all(
+            isinstance(u, (int, float)) and not isinstance(u, bool) for u in v
+        )
+    if kind == "list[int]":
+        return isinstance(v, list) and all(
+            isinstance(u, int) and not isinstance(u, bool) for u in v
+        )
     if kind == "list[list[str]]":
         return isinstance(v, list) and all(
             isinstance(r, list) and all(isinstance(u, str) for u in r) for r in v
@@ -109,7 +117,17 @@ def validate(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_table(table: str, data: Any) -> None:
-    allowed = SCHEMA[table]
+    check_keys(table, data, SCHEMA[table])
+
+
+def check_keys(table: str, data: Any, allowed: Mapping[str, str]) -> None:
+    """Check one table's keys and value types against ``allowed`` (key → type name).
+
+    Type names: ``str``, ``bool``, ``int``, ``float``, ``table``, ``list[str]``,
+    ``list[float]``, ``list[int]``, ``list[list[str]]``, ``matrix``. Every scenario kind (flows
+    on Rⁿ, fields, geometry, learning) validates its tables with this, so every error reads the
+    same way.
+    """
     prefix = f"{table}." if table else ""
     if not isinstance(data, Mapping):
         raise ScenarioError(f"{table}: expected a table [{table}], got {data!r}.", key=table)
@@ -139,6 +157,8 @@ def _describe(kind: str) -> str:
         "table": "a table",
         "table*": "a table",
         "list[str]": "a list of strings",
+        "list[float]": "a list of numbers",
+        "list[int]": "a list of integers",
         "list[list[str]]": "a list of lists of expression strings",
         "matrix": "a list of lists of numbers",
     }[kind]
