@@ -72,9 +72,7 @@ class Path:
             "images": self.images.tolist(),
             "energies": self.energies.tolist(),
             "endpoint_shift": list(self.endpoint_shift),
-            "connects": None
-            if self.connects is None
-            else [c.x.tolist() for c in self.connects],
+            "connects": None if self.connects is None else [c.x.tolist() for c in self.connects],
         }
 
     def plot(self, V: Any = None, *, axes: Any = None):

@@ -89,8 +89,12 @@ def _result(V, x, counter, it, method) -> CriticalPoint:
             "not an index-1 saddle; start closer to a minimum or give v0 along the reaction."
         )
     cp.extra.update(
-        {"method": method, "iterations": it, "force_calls": counter.force_calls,
-         "hessian_calls": counter.hessian_calls}
+        {
+            "method": method,
+            "iterations": it,
+            "force_calls": counter.force_calls,
+            "hessian_calls": counter.hessian_calls,
+        }
     )
     return cp
 
@@ -253,6 +257,8 @@ def escape_saddles(
             s = search(V, m.x + radius * u, u, max_iter=max_iter)
         except ConvergenceError:
             continue
-        if all(np.linalg.norm(s.x - f.x) > 1e-8 * max(1.0, float(np.linalg.norm(s.x))) for f in found):
+        if all(
+            np.linalg.norm(s.x - f.x) > 1e-8 * max(1.0, float(np.linalg.norm(s.x))) for f in found
+        ):
             found.append(s)
     return sorted(found, key=lambda s: s.energy)

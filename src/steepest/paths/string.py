@@ -2,10 +2,11 @@
 
 Each iteration moves every image one explicit steepest-descent step along the force
 perpendicular to the string, x_i ← x_i − Δt ∇V(x_i)_⊥ (the variant of §II of the paper; the
-parallel part would be undone by the reparametrisation anyway), then redistributes the images evenly in arc length along the cubic spline through them. The
-string converges to a minimum energy path, where the force perpendicular to it vanishes; the
-converged criterion is max_i |∇V(x_i)_⊥| ≤ fmax. The highest point along the spline (found by
-maximising V on the spline near the top image) is then refined by Newton to the saddle.
+parallel part would be undone by the reparametrisation anyway), then redistributes the images
+evenly in arc length along the cubic spline through them. The string converges to a minimum
+energy path, where the force perpendicular to it vanishes; the converged criterion is
+max_i |∇V(x_i)_⊥| ≤ fmax. The highest point along the spline (found by maximising V on the
+spline near the top image) is then refined by Newton to the saddle.
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ def string(
     if -r.fun > E[k]:
         Xs[k], E = top, E.copy()
         E[k] = -r.fun
-    path = _finish(V, "string", Xs, E, tau[1:-1], counter, it, fnow <= fmax, fnow, False, shift,
-                   verify, info)
+    path = _finish(
+        V, "string", Xs, E, tau[1:-1], counter, it, fnow <= fmax, fnow, False, shift, verify, info
+    )
     path.images = X
     path.energies = np.concatenate([[E[0]], energies_forces(V, X[1:-1], Counter())[0], [E[-1]]])
     return path
