@@ -14,6 +14,7 @@ from . import fields as fields  # noqa: E402
 from . import geometry as geometry  # noqa: E402
 from . import landscape as landscape  # noqa: E402
 from . import learning as learning  # noqa: E402
+from . import parallel as parallel  # noqa: E402
 from . import paths as paths  # noqa: E402
 from ._core.config import enable_compilation_cache as enable_compilation_cache  # noqa: E402
 from ._core.errors import ConvergenceError as ConvergenceError  # noqa: E402

@@ -336,7 +336,7 @@ COMMAND_MODULES = (
 #: its ``"kind"`` (each provides ``resume_cli(directory) -> exit code``).
 RESUMERS = {
     "field": "steepest.fields.scenario",
-    "sweep": "steepest.parallel.sweep",
+    "sweep": "steepest.parallel.sweeps",
 }
 
 

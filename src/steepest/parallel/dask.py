@@ -80,7 +80,7 @@ def map_chunks(
             for i, f in enumerate(futures):
                 yield i, f.result()
         else:
-            for f in as_completed(futures):
+            for f in as_completed(futures, loop=client.loop):
                 yield index[f.key], f.result()
     finally:
         for f in futures:

@@ -1,0 +1,5 @@
+"""``python -m steepest``: the command line."""
+
+from .cli import main
+
+main()
