@@ -134,8 +134,12 @@ def drive(
     max_steps: int,
     chunked: bool = False,
     on_segment: Callable[[dict[str, Any]], None] | None = None,
+    step_limit: Callable[[int], int] | None = None,
 ) -> dict[str, Any]:
     """Advance ``carry`` through ``times[first:]``, calling ``on_save(k, carry)`` at each.
+
+    ``step_limit(n)``, when given, is the step count the segment starting at step ``n`` may not
+    pass (a checkpoint every N steps ends its segments on multiples of N).
 
     Raises ``_Stop`` with the failed carry, or ConvergenceError at ``max_steps``.
     """
@@ -145,6 +149,8 @@ def drive(
         while True:
             n_now = int(carry["n"])
             n_limit = min(n_now + chunk, max_steps) if chunked else max_steps
+            if step_limit is not None:
+                n_limit = min(n_limit, max(int(step_limit(n_now)), n_now + 1))
             w0 = time.perf_counter()
             carry = integ.advance(carry, p, tk, n_limit)
             status = int(carry["status"])
