@@ -26,6 +26,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -338,8 +339,10 @@ class FiniteVolumeGrid(Grid):
         """½∫|∇c|² = ½ Σ_faces w_f (∂c)_f² (the energy whose variation is −div∘grad)."""
         return 0.5 * sum(jnp.sum(self.face_weights(a) * g**2) for a, g in enumerate(self.grad(c)))
 
-    def net_outflow(self, J: Sequence[Any], block: Sequence[tuple[int, int]]) -> Any:
-        """∮ J·n dA over the boundary of the block of cells ``[lo, hi)`` per axis."""
+    def net_outflow(self, J: Sequence[Any], block: Sequence[tuple[int, int]]) -> float:
+        """∮ J·n dA over the boundary of the block of cells ``[lo, hi)`` per axis (a diagnostic
+        on concrete arrays, in NumPy: the discrete divergence theorem says it equals
+        Σ_block (∇·J) dV)."""
         total = 0.0
         for a, j in enumerate(J):
             lo, hi = block[a]
@@ -347,11 +350,9 @@ class FiniteVolumeGrid(Grid):
             sl_other = tuple(
                 slice(block[b][0], block[b][1]) if b != a else slice(None) for b in range(self.ndim)
             )
-            jj = j[sl_other]
+            jj = np.asarray(j)[sl_other]
             hi_face = hi % self.shape[a] if self.boundary[a] == "periodic" else hi
-            total = total + dA * (
-                jnp.sum(jnp.take(jj, hi_face, axis=a)) - jnp.sum(jnp.take(jj, lo, axis=a))
-            )
+            total += dA * float(np.take(jj, hi_face, axis=a).sum() - np.take(jj, lo, axis=a).sum())
         return total
 
     # -- the transform that diagonalises the Laplacian ---------------------------------------
@@ -406,6 +407,21 @@ class FiniteVolumeGrid(Grid):
     def forward(self, c: Any) -> Any:
         """The coefficients of c in the eigenvectors of the Laplacian (orthonormal DCT/DST on
         bounded axes, rfftn on the periodic ones)."""
+        return self._jit("forward", self._forward)(c)
+
+    def inverse(self, c_hat: Any) -> Any:
+        """c from its coefficients (the inverse of :meth:`forward`)."""
+        return self._jit("inverse", self._inverse)(c_hat)
+
+    def _jit(self, name: str, fn: Any) -> Any:
+        # one compiled transform per grid: eager calls (diagnostics, tests) would otherwise
+        # dispatch the DCT's dozen primitives one by one; inside a jitted loop it inlines
+        cache = self.__dict__.setdefault("_jitted", {})
+        if name not in cache:
+            cache[name] = jax.jit(fn)
+        return cache[name]
+
+    def _forward(self, c: Any) -> Any:
         from jax.scipy.fft import dct
 
         for a in range(self.ndim):
@@ -418,7 +434,7 @@ class FiniteVolumeGrid(Grid):
             c = jnp.fft.rfftn(c, axes=self._periodic_axes)
         return c
 
-    def inverse(self, c_hat: Any) -> Any:
+    def _inverse(self, c_hat: Any) -> Any:
         from jax.scipy.fft import idct
 
         c = c_hat
