@@ -1,141 +1,35 @@
 """The curvature of a loss from Hessian-vector products: λ_max, λ_min, κ, 2/λ_max, rates.
 
 Nothing here forms the Hessian unless asked (``method="dense"``, at most a few thousand
-parameters). Hessian-vector products ∇²L(θ)v come from autodiff, forward over reverse, with the
-gradient linearised once per point (``jax.linearize``), so each product costs about two
-gradients. With a metric G the curvature that matters is that of G⁻¹∇²L: its eigenvalues are
-those of the symmetric L_G⁻¹ ∇²L L_G⁻ᵀ (G = L_G L_Gᵀ), which is what Lanczos sees.
-
-Lanczos (m steps, full reorthogonalisation, twice: Parlett's "twice is enough") builds the
-tridiagonal T_m = V_mᵀ H V_m whose extreme eigenvalues (Ritz values) converge to λ_max and
-λ_min; each Ritz value θᵢ is certified by |β_m sᵢ,m| — some eigenvalue of H lies within it.
+parameters): Lanczos or power iteration on Hessian-vector products (:mod:`.lanczos`). With a
+metric G the curvature that matters is that of G⁻¹∇²L, the linearisation of the metric flow.
 
 References:
-    Lanczos, J. Res. Natl. Bur. Stand. 45, 255 (1950). Parlett, *The Symmetric Eigenvalue
-    Problem* (SIAM 1998), §13. Golub & Van Loan, *Matrix Computations* (4th ed.), §10.1.
-    Pearlmutter, Neural Comput. 6, 147 (1994) — fast exact Hessian-vector products.
-    Ghorbani, Krishnan & Xiao, ICML 2019 — Lanczos spectra of neural-network Hessians.
+    Polyak, *Introduction to Optimization* (1987), §1.4 and §3.2 — rates of gradient descent and
+    of the heavy ball on quadratics. Ghorbani, Krishnan & Xiao, ICML 2019 — Lanczos spectra of
+    neural-network Hessians.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from .._core.errors import ScenarioError
 from ..energy.potential import Potential
 from ..metric.metrics import Euclidean, Metric
+from ._cache import compiled
+from .lanczos import hessian_operator, lanczos, power_iteration, start_vector
 
 #: at or below this many parameters ``method="auto"`` takes the dense Hessian (exact, cheap)
 DENSE_AUTO_MAX = 64
 #: never form a dense Hessian above this many parameters
 DENSE_MAX = 4096
-
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _compiled(energy: Potential, key: tuple, build: Callable[[], Callable]) -> Callable:
-    """One jitted function per (energy, key): a second call with the same shapes never retraces."""
-    per = _COMPILED.setdefault(energy, {})
-    if key not in per:
-        per[key] = jax.jit(build())
-    return per[key]
-
-
-def lanczos(matvec: Callable[[jax.Array], jax.Array], v0: jax.Array, m: int):
-    """``m`` Lanczos steps on the symmetric operator ``matvec`` from ``v0`` (traceable).
-
-    Returns ``(ritz, residual, v_min, v_max)``: the Ritz values ascending, their residual bounds
-    |β_m s_{m,i}|, and the unit Ritz vectors of the smallest and largest. After a breakdown
-    (an invariant subspace found, e.g. m ≥ dim) the remaining diagonal is padded with α₁, a
-    Rayleigh quotient of the found block, so the extremes are unchanged and exact.
-    """
-    P = v0.shape[0]
-    v0 = v0 / jnp.linalg.norm(v0)
-    dt = v0.dtype
-    tiny = jnp.finfo(dt).eps
-
-    def body(j, c):
-        V, alpha, beta, v, broken, scale = c
-        active = ~broken
-        V = V.at[j].set(jnp.where(active, v, 0.0))
-        w = matvec(v)
-        a = v @ w
-        w = w - V.T @ (V @ w)  # full reorthogonalisation, twice
-        w = w - V.T @ (V @ w)
-        b = jnp.linalg.norm(w)
-        scale = jnp.maximum(scale, jnp.abs(a) + b)
-        stop = active & (b <= 64 * tiny * scale)
-        alpha = alpha.at[j].set(jnp.where(active, a, alpha[0]))
-        beta = beta.at[j].set(jnp.where(active & ~stop, b, 0.0))
-        v = jnp.where(active & ~stop, w / jnp.where(b > 0, b, 1.0), v)
-        return V, alpha, beta, v, broken | stop, scale
-
-    init = (jnp.zeros((m, P), dt), jnp.zeros(m, dt), jnp.zeros(m, dt), v0, False, 0.0 * tiny)
-    V, alpha, beta, _, _, _ = lax.fori_loop(0, m, body, init)
-    T = jnp.diag(alpha) + jnp.diag(beta[:-1], 1) + jnp.diag(beta[:-1], -1)
-    ritz, S = jnp.linalg.eigh(T)
-    residual = jnp.abs(beta[-1] * S[-1, :])
-
-    def vec(s):
-        y = V.T @ s
-        ny = jnp.linalg.norm(y)
-        return jnp.where(ny > 0.5, y / jnp.where(ny > 0, ny, 1.0), V[0])
-
-    return ritz, residual, vec(S[:, 0]), vec(S[:, -1])
-
-
-def power_iteration(matvec: Callable, v0: jax.Array, iters: int = 1000, tol: float = 1e-10):
-    """The eigenvalue of largest modulus by power iteration (traceable, ``lax.while_loop``).
-
-    Converges at the rate |λ₂/λ₁|; stops when the Rayleigh quotient changes by ≤ tol·|λ|.
-    Returns ``(λ, v, residual |Hv − λv|, iterations)``.
-    """
-
-    def cond(c):
-        lam, lam_old, v, k = c
-        return (k < iters) & (jnp.abs(lam - lam_old) > tol * jnp.abs(lam))
-
-    def body(c):
-        lam, _, v, k = c
-        w = matvec(v)
-        return v @ w, lam, w / jnp.linalg.norm(w), k + 1
-
-    v0 = v0 / jnp.linalg.norm(v0)
-    w0 = matvec(v0)
-    lam, _, v, k = lax.while_loop(cond, body, (v0 @ w0, jnp.inf, w0 / jnp.linalg.norm(w0), 1))
-    w = matvec(v)
-    lam = v @ w
-    return lam, v, jnp.linalg.norm(w - lam * v), k
-
-
-def _operator(energy: Potential, metric: Metric | None):
-    """theta ↦ (matvec, to_original): the symmetric operator of G⁻¹∇²L at theta."""
-    euclid = metric is None or isinstance(metric, Euclidean)
-
-    def make(theta):
-        _, hv = jax.linearize(energy._grad, theta)
-        if euclid:
-            return hv, lambda u: u
-        Lg = jnp.linalg.cholesky(metric.matrix(theta))
-        solve_t = lambda u: jax.scipy.linalg.solve_triangular(Lg, u, lower=True, trans=1)  # noqa: E731
-        solve = lambda u: jax.scipy.linalg.solve_triangular(Lg, u, lower=True)  # noqa: E731
-
-        def unit(u):
-            y = solve_t(u)
-            return y / jnp.linalg.norm(y)
-
-        return (lambda u: solve(hv(solve_t(u)))), unit
-
-    return make
 
 
 def _check_point(energy: Potential, theta: Any, key: str = "theta") -> jax.Array:
@@ -148,7 +42,9 @@ def _check_point(energy: Potential, theta: Any, key: str = "theta") -> jax.Array
     try:
         x = np.asarray(theta, dtype=float)
     except (TypeError, ValueError):
-        raise ScenarioError(f"{key}: expected an array of numbers, got {theta!r}.", key=key) from None
+        raise ScenarioError(
+            f"{key}: expected an array of numbers, got {theta!r}.", key=key
+        ) from None
     if x.shape != (energy.dim,):
         raise ScenarioError(
             f"{key}: expected shape ({energy.dim},) for this {energy.dim}-parameter loss, got "
@@ -164,16 +60,11 @@ def _check_point(energy: Potential, theta: Any, key: str = "theta") -> jax.Array
     return jnp.asarray(x)
 
 
-def _start(dim: int, seed: int) -> jax.Array:
-    # a fixed random start: Lanczos needs a vector with a component along every eigenvector
-    return jax.random.normal(jax.random.PRNGKey(seed), (dim,), dtype=jnp.float64)
-
-
 def lanczos_extremes(energy: Potential, theta: Any, iters: int, *, metric=None, seed: int = 0):
     """(λ_min, λ_max, residual_min, residual_max, v_min, v_max) by ``iters`` Lanczos steps."""
     theta = _check_point(energy, theta)
     m = int(min(iters, energy.dim))
-    make = _operator(energy, metric)
+    make = hessian_operator(energy, metric)
 
     def build():
         def run(th, v0):
@@ -183,57 +74,8 @@ def lanczos_extremes(energy: Potential, theta: Any, iters: int, *, metric=None, 
 
         return run
 
-    f = _compiled(energy, ("lanczos", m, metric), build)
-    return tuple(np.asarray(a) for a in f(theta, _start(energy.dim, seed)))
-
-
-def sharpness_tracker(energy: Potential, iters: int = 20, metric=None):
-    """``track(theta, v) -> (λ_max, residual, v_new)``: one warm-started Lanczos sharpness
-    evaluation, traceable, for use inside compiled training loops (``v`` is the previous top
-    Ritz vector; starting there makes a few steps enough along a slowly changing trajectory)."""
-    m = int(min(iters, energy.dim))
-    make = _operator(energy, metric)
-    kick = _start(energy.dim, 7)
-    kick = kick / jnp.linalg.norm(kick)
-
-    def track(theta, v):
-        mv, back = make(theta)
-        # a fixed perturbation keeps a component along every eigenvector (a new top one may rise)
-        ritz, res, _, vmax = lanczos(mv, v / jnp.linalg.norm(v) + 0.1 * kick, m)
-        return ritz[-1], res[-1], back(vmax)
-
-    return track
-
-
-def sharpness_along(energy: Potential, thetas: Any, iters: int = 20, *, metric=None):
-    """The sharpness λ_max(∇²L) at each row of ``thetas`` (N, P), one compiled ``lax.scan``
-    that warm-starts each Lanczos run from the previous top Ritz vector.
-
-    Returns ``(lam_max (N,), residual (N,))`` as NumPy arrays.
-    """
-    th = np.asarray(thetas, dtype=float)
-    if th.ndim != 2 or th.shape[1] != energy.dim:
-        raise ScenarioError(
-            f"thetas: expected shape (N, {energy.dim}), got {th.shape}.", key="thetas"
-        )
-    track = sharpness_tracker(energy, iters, metric)
-
-    def build():
-        def run(ths, v0):
-            def step(v, t):
-                finite = jnp.all(jnp.isfinite(t))
-                lam, res, v1 = track(jnp.where(finite, t, 0.0), v)
-                nan = jnp.nan
-                return jnp.where(finite, v1, v), (jnp.where(finite, lam, nan), res)
-
-            _, (lam, res) = lax.scan(step, v0, ths)
-            return lam, res
-
-        return run
-
-    f = _compiled(energy, ("along", int(min(iters, energy.dim)), metric), build)
-    lam, res = f(jnp.asarray(th), _start(energy.dim, 0))
-    return np.asarray(lam), np.asarray(res)
+    f = compiled(energy, ("lanczos", m, metric), build)
+    return tuple(np.asarray(a) for a in f(theta, start_vector(energy.dim, seed)))
 
 
 @dataclass(frozen=True)
@@ -411,7 +253,7 @@ def curvature(
 
 
 def _power(energy, x, iters, tol, metric, seed) -> Curvature:
-    make = _operator(energy, metric)
+    make = hessian_operator(energy, metric)
 
     def build():
         def run(th, v0):
@@ -423,8 +265,8 @@ def _power(energy, x, iters, tol, metric, seed) -> Curvature:
 
         return run
 
-    f = _compiled(energy, ("power", iters, tol, metric), build)
-    a, b, ra, rb, va, vb, k = (np.asarray(v) for v in f(x, _start(energy.dim, seed)))
+    f = compiled(energy, ("power", iters, tol, metric), build)
+    a, b, ra, rb, va, vb, k = (np.asarray(v) for v in f(x, start_vector(energy.dim, seed)))
     hi, lo = (a, b) if a >= b else (b, a)
     rhi, rlo = (ra, rb) if a >= b else (rb, ra)
     vhi, vlo = (va, vb) if a >= b else (vb, va)

@@ -82,8 +82,7 @@ def _resolve(name: Any) -> str:
         near = difflib.get_close_matches(key, list(DATASETS), n=1, cutoff=0.5)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise ScenarioError(
-            f"dataset: unknown dataset {name!r}{hint}; the bundled ones are "
-            f"{', '.join(DATASETS)}.",
+            f"dataset: unknown dataset {name!r}{hint}; the bundled ones are {', '.join(DATASETS)}.",
             key="dataset",
         )
     return key

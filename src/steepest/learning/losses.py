@@ -83,6 +83,7 @@ class TrainingLoss(Potential):
         targets: the targets, one row per example (default: the one-hot labels, or the 0/1
             labels for binary-cross-entropy).
         name: shown in reports and plots.
+        penalty: an extra regulariser R(θ) of the flat parameter vector, added to the loss.
 
     Examples:
         >>> import steepest as st
@@ -102,6 +103,7 @@ class TrainingLoss(Potential):
         name: str | None = None,
         model: dict[str, Any] | None = None,
         targets: Any = None,
+        penalty: Callable[[jax.Array], jax.Array] | None = None,
     ):
         data = _check_data(data)
         if not callable(loss) and loss not in LOSSES:
@@ -157,12 +159,20 @@ class TrainingLoss(Potential):
         else:
             self.targets = jnp.asarray(data.one_hot())
         self._ell = loss if callable(loss) else _per_example(loss)
+        if penalty is not None and not callable(penalty):
+            raise ScenarioError(
+                f"penalty: expected a function of the parameter vector, got {penalty!r}.",
+                key="penalty",
+            )
+        self._penalty = penalty
         self.model = dict(model or {})
         self._check_outputs(flat)
         kind = self.loss_kind
         formula = "L(θ) = " + _FORMULA.get(kind, "loss(f(θ, X), Y)")
         if l2:
             formula += " + (λ/2)|θ|²"
+        if penalty is not None:
+            formula += " + R(θ)"
         super().__init__(
             self._full,
             dim=int(flat.size),
@@ -180,6 +190,8 @@ class TrainingLoss(Potential):
             out = jnp.mean(self._ell(z, T))
         if self.l2:
             out = out + 0.5 * self.l2 * (theta @ theta)
+        if self._penalty is not None:
+            out = out + jnp.reshape(self._penalty(theta), ())
         return out
 
     def _full(self, theta: jax.Array) -> jax.Array:
@@ -444,3 +456,65 @@ def from_function(
         name=name or f"{getattr(apply, '__name__', 'model')} on {data.name}",
         model={"kind": "function"},
     )
+
+
+def reparametrised(loss: TrainingLoss, A: Any, b: Any = None) -> TrainingLoss:
+    """The same loss in new coordinates φ with θ = Aφ + b (A invertible): L̃(φ) = L(Aφ + b).
+
+    Its start is φ₀ = A⁻¹(θ₀ − b). Under this change of variables ∇L̃ = Aᵀ∇L and the Fisher
+    matrix becomes F̃ = AᵀFA, so the natural-gradient flow dφ/dt = −F̃⁻¹∇L̃ maps onto
+    dθ/dt = −F⁻¹∇L exactly, while the Euclidean flow becomes dθ/dt = −AAᵀ∇L: the natural
+    gradient does not depend on the parametrisation (Amari 1998; Martens 2020, §12).
+    """
+    if not isinstance(loss, TrainingLoss):
+        raise ScenarioError(
+            f"loss: expected a TrainingLoss, got {type(loss).__name__}.", key="loss"
+        )
+    A_np = np.asarray(A, dtype=float)
+    P = loss.dim
+    if A_np.shape != (P, P) or not np.all(np.isfinite(A_np)):
+        raise ScenarioError(
+            f"A: expected a finite {P} × {P} matrix (one row and column per parameter), got "
+            f"shape {A_np.shape}.",
+            key="A",
+        )
+    b_np = np.zeros(P) if b is None else np.asarray(b, dtype=float)
+    if b_np.shape != (P,) or not np.all(np.isfinite(b_np)):
+        raise ScenarioError(f"b: expected {P} finite numbers, got shape {b_np.shape}.", key="b")
+    try:
+        phi0 = np.linalg.solve(A_np, np.asarray(loss.theta0) - b_np)
+    except np.linalg.LinAlgError:
+        raise ScenarioError(
+            "A: the matrix is singular; a reparametrisation must be invertible.", key="A"
+        ) from None
+    if np.linalg.cond(A_np) > 1e12:
+        raise ScenarioError(
+            f"A: the matrix is numerically singular (condition number {np.linalg.cond(A_np):.2g}); "
+            "a reparametrisation must be invertible.",
+            key="A",
+        )
+    Aj, bj = jnp.asarray(A_np), jnp.asarray(b_np)
+    base_predict, unravel = loss.predict, loss.unravel
+
+    def penalty(phi):
+        theta = Aj @ phi + bj
+        out = jnp.zeros((), theta.dtype)
+        if loss.l2:
+            out = out + 0.5 * loss.l2 * (theta @ theta)
+        if loss._penalty is not None:
+            out = out + jnp.reshape(loss._penalty(theta), ())
+        return out
+
+    custom = loss.loss_kind == "custom"
+    out = TrainingLoss(
+        lambda phi, X: base_predict(unravel(Aj @ phi + bj), X),
+        jnp.asarray(phi0),
+        loss.data,
+        loss=loss._ell if custom else loss.loss_kind,
+        name=f"{loss.name}, reparametrised θ = Aφ + b",
+        model={**loss.model, "reparametrised": True},
+        targets=loss.targets,
+        penalty=penalty if (loss.l2 or loss._penalty is not None) else None,
+    )
+    out.to_theta = lambda phi: np.asarray(phi) @ A_np.T + b_np
+    return out

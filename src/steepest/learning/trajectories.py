@@ -23,74 +23,19 @@ import numpy as np
 from .._core.errors import ScenarioError
 from ..energy.potential import Potential
 from ..flow import GradientFlow
+from ..metric.metrics import Metric
 from ..solution import Solution
-from .curvature import sharpness_along
+from .checks import check_step, check_steps, save_every, start_of
+from .sharpness import sharpness_along
 
-#: above this many parameters the exact flow uses an explicit adaptive solver (tsit5): a dense
-#: Jacobian of P² entries per implicit step costs more than the extra explicit steps
-STIFF_DENSE_MAX = 512
-
-
-def check_step(h: Any, key: str = "h") -> float:
-    """A learning rate / time step: a finite number > 0, else a one-sentence ScenarioError."""
-    try:
-        v = float(h)
-    except (TypeError, ValueError):
-        raise ScenarioError(f"{key}: expected a positive step size, got {h!r}.", key=key) from None
-    if isinstance(h, bool) or not math.isfinite(v) or v <= 0:
-        raise ScenarioError(
-            f"{key}: the step size must be a finite number > 0, got {h!r}; a learning rate of "
-            "e.g. 0.1 (see the curvature report, st.learning.diagnose, for the stable range).",
-            key=key,
-        )
-    return v
+#: the flow falls back from tsit5 to kvaerno5 (dense Newton) when tsit5 runs out of steps, up to
+#: this many parameters; beyond it a dense P × P Jacobian per implicit stage costs too much
+STIFF_DENSE_MAX = 2048
+FLOW_METHODS = ("auto", "tsit5", "rk45", "kvaerno5", "rk4")
 
 
-def check_steps(n: Any, key: str = "steps") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ScenarioError(f"{key}: expected a positive integer, got {n!r}.", key=key)
-    return int(n)
-
-
-def start_of(loss: Potential, theta0: Any, key: str = "theta0") -> np.ndarray:
-    """The start: ``theta0`` or the loss's initial parameters, checked finite and of the right
-    shape."""
-    if theta0 is None:
-        theta0 = getattr(loss, "theta0", None)
-        if theta0 is None:
-            raise ScenarioError(f"{key}: give the starting parameters.", key=key)
-    try:
-        x = np.asarray(theta0, dtype=float)
-    except (TypeError, ValueError):
-        raise ScenarioError(f"{key}: expected an array of numbers, got {theta0!r}.", key=key) from None
-    if x.shape != (loss.dim,):
-        raise ScenarioError(
-            f"{key}: expected {loss.dim} parameters (shape ({loss.dim},)), got shape {x.shape}.",
-            key=key,
-        )
-    bad = int(np.sum(~np.isfinite(x)))
-    if bad:
-        raise ScenarioError(
-            f"{key}: {bad} of the {x.size} parameters are NaN or infinite; start from finite "
-            "values (e.g. the model's initialisation, loss.theta0).",
-            key=key,
-        )
-    return x
-
-
-def save_every(steps: int, every: int | None, max_saves: int = 200) -> int:
-    """Save every ``every`` steps (it must divide ``steps``, so that the flow is saved at the
-    same times); default the smallest divisor giving at most ``max_saves`` saves."""
-    if every is None:
-        return next(d for d in range(1, steps + 1) if steps % d == 0 and steps // d <= max_saves)
-    every = check_steps(every, "every")
-    if steps % every:
-        raise ScenarioError(
-            f"every: {every} does not divide steps = {steps}; GD and the flow are saved at the "
-            "same times t = k·every·h, so pick a divisor.",
-            key="every",
-        )
-    return every
+def _flow(loss: Potential, metric: Metric | None) -> GradientFlow:
+    return GradientFlow(loss, metric) if metric is not None else GradientFlow(loss)
 
 
 def gradient_descent(
@@ -100,11 +45,15 @@ def gradient_descent(
     *,
     theta0: Any = None,
     every: int | None = None,
-    flow: GradientFlow | None = None,
+    metric: Metric | None = None,
 ) -> Solution:
-    """Full-batch gradient descent θ ← θ − h∇L(θ): ``st.solve(method="euler")`` for ``steps``
-    steps, saved every ``every`` steps. The loss may rise (the edge of stability does that), so
-    only non-finite values stop it; nothing raises, the status says what happened."""
+    """Full-batch gradient descent θ ← θ − h G⁻¹∇L(θ) (G = I unless a ``metric`` is given:
+    preconditioned or natural gradient descent): ``st.solve(method="euler")`` for ``steps``
+    steps, saved every ``every`` steps (default: at most 200 saves).
+
+    The loss may rise (at the edge of stability it does), so only a non-finite value stops the
+    run; nothing raises, ``solution.status`` says what happened.
+    """
     from ..integrate.solve import solve
 
     h = check_step(h)
@@ -112,7 +61,7 @@ def gradient_descent(
     x0 = start_of(loss, theta0)
     k = save_every(steps, every)
     return solve(
-        flow or loss,
+        _flow(loss, metric),
         x0,
         t1=steps * h,
         method="euler",
@@ -124,30 +73,45 @@ def gradient_descent(
 
 
 def proximal_point(
-    loss: Potential, h: float, steps: int, *, theta0: Any = None, every: int | None = None
+    loss: Potential,
+    h: float,
+    steps: int,
+    *,
+    theta0: Any = None,
+    every: int | None = None,
+    metric: Metric | None = None,
 ) -> Solution:
     """The proximal point method θ ← argmin_y L(y) + |y − θ|²/(2h): implicit Euler on the flow
-    (``st.solve(method="implicit-euler")``), stable and loss-decreasing for every h on a convex
-    loss (Rockafellar 1976). Uses dense Hessians inside its Newton solves (small models)."""
+    (``st.solve(method="implicit-euler")``). On a convex loss every step lowers the loss, for
+    every h > 0 (Rockafellar 1976); on a non-convex one the step needs h < 1/|λ_min|. Each step
+    is a damped Newton solve with dense Hessians: for models up to a few thousand parameters."""
     from ..integrate.solve import solve
 
     h = check_step(h)
     steps = check_steps(steps)
     x0 = start_of(loss, theta0)
     k = save_every(steps, every)
+    if loss.dim > STIFF_DENSE_MAX:
+        raise ScenarioError(
+            f"proximal_point: each step solves a dense {loss.dim} × {loss.dim} Newton system; "
+            f"use a model with at most {STIFF_DENSE_MAX} parameters.",
+            key="optimizer",
+        )
     return solve(
-        loss, x0, t1=steps * h, method="implicit-euler", h=h, n_save=steps // k + 1, errors="record"
+        _flow(loss, metric),
+        x0,
+        t1=steps * h,
+        method="implicit-euler",
+        h=h,
+        n_save=steps // k + 1,
+        errors="record",
     )
 
 
-def flow_method(dim: int, method: str = "auto") -> str:
-    """The adaptive solver for the exact flow: ``kvaerno5`` (stiff, dense Newton) up to
-    ``STIFF_DENSE_MAX`` parameters, ``tsit5`` beyond; or the one named."""
-    if method == "auto":
-        return "kvaerno5" if dim <= STIFF_DENSE_MAX else "tsit5"
-    if method not in ("kvaerno5", "tsit5", "rk45"):
+def check_flow_method(method: Any) -> str:
+    if method not in FLOW_METHODS:
         raise ScenarioError(
-            f"flow_method: expected auto, kvaerno5, tsit5 or rk45, got {method!r}.",
+            f"flow_method: expected one of {', '.join(FLOW_METHODS)}, got {method!r}.",
             key="flow_method",
         )
     return method
@@ -163,30 +127,52 @@ def gradient_flow(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 200_000,
-    flow: GradientFlow | None = None,
+    metric: Metric | None = None,
+    h: float | None = None,
 ) -> Solution:
-    """The exact gradient flow dθ/dt = −∇L(θ) to time ``t1`` by an adaptive solver
-    (:func:`flow_method`), saved at ``n_save`` equally spaced times; the loss must fall along it
-    (the dissipation guard of ``st.solve`` checks every save)."""
+    """The exact gradient flow dθ/dt = −G⁻¹∇L(θ) to time ``t1``, saved at ``n_save`` equally
+    spaced times; the loss must fall along it (``st.solve``'s dissipation guard checks it).
+
+    ``method="auto"`` takes ``tsit5`` (explicit, adaptive) and, if it runs out of steps because
+    the landscape is stiff, reruns with the stiff ``kvaerno5`` (up to ``STIFF_DENSE_MAX``
+    parameters). Explicit is the right first choice beside gradient descent: a stable GD step
+    h keeps λ_max ≲ 2/h, so the explicit solver needs no more steps than GD itself; only a flow
+    that sharpens far beyond 2/h (the edge of stability) or a long horizon on an ill-conditioned
+    loss makes it stiff. ``method="rk4"`` with a small fixed ``h`` is the cheap-to-compile
+    alternative (fourth order: its error is O(h⁴)).
+    """
     from ..integrate.solve import solve
 
     x0 = start_of(loss, theta0)
-    return solve(
-        flow or loss,
-        x0,
-        t1=check_step(t1, "t1"),
-        method=flow_method(loss.dim, method),
-        n_save=n_save,
-        rtol=rtol,
-        atol=atol,
-        max_steps=int(max_steps),
-        errors="record",
-    )
+    t1 = check_step(t1, "t1", "the end time")
+    method = check_flow_method(method)
+    first = "tsit5" if method == "auto" else method
+    if first == "rk4":
+        if h is None:
+            raise ScenarioError(
+                "h: flow_method='rk4' takes a fixed step; pass h (e.g. a tenth of the GD step).",
+                key="h",
+            )
+        r = t1 / check_step(h)
+        if abs(r - round(r)) > 1e-9 * max(r, 1.0) or round(r) % (n_save - 1):
+            raise ScenarioError(
+                f"h: the rk4 step must divide the save interval t1/(n_save − 1) = "
+                f"{t1 / (n_save - 1):g}; got h = {h:g}.",
+                key="h",
+            )
+    kw = dict(n_save=n_save, errors="record", rtol=rtol, atol=atol, max_steps=int(max_steps))
+    if first == "rk4":
+        kw = dict(n_save=n_save, errors="record", h=h)
+    sol = solve(_flow(loss, metric), x0, t1=t1, method=first, **kw)
+    if method == "auto" and str(sol.status) == "max-steps" and loss.dim <= STIFF_DENSE_MAX:
+        sol = solve(_flow(loss, metric), x0, t1=t1, method="kvaerno5", **kw)
+    return sol
 
 
 @dataclass
 class Trajectories:
-    """Gradient descent with step ``h`` and the exact flow, saved at the same times ``t``."""
+    """A discrete method (gradient descent with step ``h`` unless said otherwise) and the exact
+    flow from the same start, saved at the same flow times ``t``."""
 
     h: float
     steps: int
@@ -204,7 +190,7 @@ class Trajectories:
 
     @property
     def distance(self) -> np.ndarray:
-        """|θ_GD(t) − θ_flow(t)| at each saved time."""
+        """|θ_k − θ_flow(t_k)| at each saved time."""
         return np.linalg.norm(self.gd.x - self.flow.x, axis=-1)
 
     @property
@@ -216,27 +202,41 @@ class Trajectories:
         return self.flow.energy
 
     def edge_of_stability(self, reach: float = 0.95, settle: float = 0.5) -> dict[str, Any]:
-        """Summary of the edge of stability: when GD's sharpness first reaches ``reach``·2/h,
-        its plateau (saves in the last ``settle`` fraction of the time after that), how far the
-        plateau strays from 2/h, and the flow's sharpness at the end."""
+        """The edge of stability in numbers (Cohen et al. 2021).
+
+        ``rose``: GD started below ``reach``·2/h and its sharpness climbed there (progressive
+        sharpening), first at ``t_reach``. The plateau is the saves in the last ``settle``
+        fraction of the run after ``t_reach``; ``plateau_rel_dev`` = max |λ_max/(2/h) − 1| over
+        it and ``mean_rel_dev`` the same for its mean. ``flow_final`` is the flow's sharpness
+        at the end and ``flow_over`` its ratio to 2/h (> 1: the flow sharpened past 2/h).
+        """
         if self.sharpness_gd is None or self.sharpness_flow is None:
             raise ScenarioError(
-                "sharpness: these trajectories were run with sharpness=False.", key="sharpness"
+                "sharpness: these trajectories were run with sharpness=False; rerun with "
+                "sharpness=True.",
+                key="sharpness",
             )
         target = 2.0 / self.h
         s = self.sharpness_gd
         hit = np.flatnonzero(s >= reach * target)
-        out: dict[str, Any] = {"two_over_h": target, "reached": bool(hit.size)}
-        out["flow_final"] = float(self.sharpness_flow[-1])
-        out["flow_max"] = float(np.nanmax(self.sharpness_flow))
+        out: dict[str, Any] = {
+            "two_over_h": target,
+            "initial": float(s[0]),
+            "reached": bool(hit.size),
+            "rose": bool(hit.size) and bool(s[0] < reach * target),
+            "flow_final": float(self.sharpness_flow[-1]),
+            "flow_max": float(np.nanmax(self.sharpness_flow)),
+            "flow_over": float(self.sharpness_flow[-1] / target),
+        }
         if not hit.size:
             return out
         i0 = int(hit[0])
-        start = i0 + int(math.ceil((len(s) - i0) * (1 - settle)))
+        start = min(i0 + int(math.ceil((len(s) - i0) * (1 - settle))), len(s) - 1)
         plateau = s[start:]
         out.update(
             t_reach=float(self.t[i0]),
-            plateau_t0=float(self.t[min(start, len(s) - 1)]),
+            plateau_t0=float(self.t[start]),
+            plateau_saves=int(plateau.size),
             plateau_mean=float(np.mean(plateau)),
             plateau_min=float(np.min(plateau)),
             plateau_max=float(np.max(plateau)),
@@ -264,9 +264,10 @@ class Trajectories:
             data["sharpness_flow"] = ("time", self.sharpness_flow)
         ds = xr.Dataset(
             data,
-            coords={"time": self.t, "step": ("time", np.rint(self.t / self.h).astype(np.int64))},
+            coords={"time": self.t, "step": ("time", np.arange(len(self.t)) * self.every)},
             attrs={
-                "title": "gradient descent beside its gradient flow",
+                "title": "a discrete method beside its gradient flow",
+                "method": str(self.gd.settings.get("method")),
                 "h": self.h,
                 "two_over_h": 2.0 / self.h,
                 "gd_status": str(self.gd.status),
@@ -274,10 +275,58 @@ class Trajectories:
                 "flow_method": str(self.flow.settings.get("method")),
             },
         )
-        ds["loss_gd"].attrs["long_name"] = "L(θ_k), gradient descent"
-        ds["loss_flow"].attrs["long_name"] = "L(θ(t)), gradient flow"
-        ds["distance"].attrs["long_name"] = "|θ_GD(t) − θ_flow(t)|"
+        ds["loss_gd"].attrs["long_name"] = "L(θ_k), the discrete method"
+        ds["loss_flow"].attrs["long_name"] = "L(θ(t)), the gradient flow"
+        ds["distance"].attrs["long_name"] = "|θ_k − θ_flow(t_k)|"
         return ds
+
+
+def beside_flow(
+    loss: Potential,
+    discrete: Solution,
+    *,
+    h: float | None = None,
+    flow_method: str = "auto",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    max_steps: int = 200_000,
+    metric: Metric | None = None,
+    sharpness: bool = True,
+    lanczos_iters: int = 20,
+) -> Trajectories:
+    """Put any discrete run (a :class:`~steepest.Solution` of saved iterates: gradient descent,
+    an optax optimiser, heavy ball, …) beside the exact flow from its start, saved at its times
+    ``discrete.t`` (step k at t = k·h for a learning rate h), with the sharpness along both."""
+    if not isinstance(discrete, Solution) or discrete.x is None or discrete.batched:
+        raise ScenarioError(
+            "discrete: expected the Solution of one run with its iterates saved (save_state).",
+            key="discrete",
+        )
+    t = np.asarray(discrete.t, dtype=float)
+    if t.size < 2 or not np.allclose(np.diff(t), t[1] - t[0], rtol=1e-9, atol=0):
+        raise ScenarioError(
+            "discrete: its saves must be equally spaced in time to be compared with the flow.",
+            key="discrete",
+        )
+    every = int(discrete.settings.get("every") or 1)
+    h = float(h if h is not None else discrete.settings.get("h") or (t[1] - t[0]) / every)
+    fl = gradient_flow(
+        loss,
+        float(t[-1]),
+        theta0=discrete.x[0],
+        n_save=t.size,
+        method=flow_method,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
+        metric=metric,
+    )
+    s_gd = s_fl = r_gd = r_fl = None
+    if sharpness:
+        s_gd, r_gd = sharpness_along(loss, discrete.x, lanczos_iters, metric=metric)
+        s_fl, r_fl = sharpness_along(loss, fl.x, lanczos_iters, metric=metric)
+    steps = int(np.asarray(discrete.steps))
+    return Trajectories(h, steps, every, discrete, fl, s_gd, s_fl, r_gd, r_fl)
 
 
 def gd_and_flow(
@@ -291,11 +340,13 @@ def gd_and_flow(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 200_000,
+    metric: Metric | None = None,
     sharpness: bool = True,
     lanczos_iters: int = 20,
 ) -> Trajectories:
     """Run gradient descent (step ``h``, ``steps`` steps) and the exact flow to t = steps·h
-    from the same start, saved every ``every`` steps, with the sharpness along both.
+    from the same start, saved every ``every`` steps, with the sharpness λ_max(G⁻¹∇²L) along
+    both (Lanczos, ``lanczos_iters`` warm-started steps per save).
 
     Examples:
         >>> import steepest as st
@@ -304,23 +355,17 @@ def gd_and_flow(
         >>> bool(tr.distance[-1] < 0.05)
         True
     """
-    h = check_step(h)
-    steps = check_steps(steps)
-    x0 = start_of(loss, theta0)
-    k = save_every(steps, every)
-    gd = gradient_descent(loss, h, steps, theta0=x0, every=k)
-    fl = gradient_flow(
+    gd = gradient_descent(loss, h, steps, theta0=theta0, every=every, metric=metric)
+    gd.settings["every"] = save_every(steps, every)
+    return beside_flow(
         loss,
-        steps * h,
-        theta0=x0,
-        n_save=steps // k + 1,
-        method=flow_method,
+        gd,
+        h=h,
+        flow_method=flow_method,
         rtol=rtol,
         atol=atol,
         max_steps=max_steps,
+        metric=metric,
+        sharpness=sharpness,
+        lanczos_iters=lanczos_iters,
     )
-    s_gd = s_fl = r_gd = r_fl = None
-    if sharpness:
-        s_gd, r_gd = sharpness_along(loss, gd.x, lanczos_iters)
-        s_fl, r_fl = sharpness_along(loss, fl.x, lanczos_iters)
-    return Trajectories(h, steps, k, gd, fl, s_gd, s_fl, r_gd, r_fl)
