@@ -1,0 +1,80 @@
+"""Time-stepping schemes: each reaches its design order on Allen–Cahn (slope of log error
+against log dt), the step controllers reach their tolerances, and runs do not recompile."""
+
+import numpy as np
+import pytest
+
+from steepest.fields import L2Flow, SpectralGrid, evolve, ginzburg_landau, stepping
+
+T1 = 0.8
+DTS = np.array([0.04, 0.02, 0.01, 0.005])
+ORDERS = {"explicit": 1, "semi-implicit": 1, "etd1": 1, "etdrk2": 2, "eyre": 1, "sav": 1}
+
+
+@pytest.fixture(scope="module")
+def allen_cahn():
+    """Allen–Cahn ∂c/∂t = −(c³ − c − κΔc) on a periodic 1-D grid, with a reference solution
+    from ETDRK2 at dt = 1e-4 (its error ~1e-9, far below the errors measured)."""
+    g = SpectralGrid((32,), (2 * np.pi,))
+    (x,) = g.coordinates()
+    c0 = 0.6 * np.sin(x) + 0.3 * np.cos(3 * x)
+    flow = L2Flow(g, ginzburg_landau(kappa=0.1))
+    ref = evolve(flow, c0, T1, dt=1e-4, scheme="etdrk2", n_save=2).final
+    return flow, c0, ref
+
+
+@pytest.mark.parametrize("scheme", list(ORDERS))
+def test_measured_order_matches_design_order(allen_cahn, scheme):
+    flow, c0, ref = allen_cahn
+    errs = [
+        np.max(np.abs(evolve(flow, c0, T1, dt=h, scheme=scheme, n_save=2).final - ref)) for h in DTS
+    ]
+    slope = np.polyfit(np.log(DTS), np.log(errs), 1)[0]
+    assert abs(slope - ORDERS[scheme]) < 0.12, (scheme, slope, errs)
+
+
+def test_error_controller_meets_its_tolerance(allen_cahn):
+    """Step doubling with ETDRK2 (p = 2): steps scale as rtol^{1/3} and the global error as
+    rtol^{2/3}, with no more steps than a fixed step of the same accuracy would need."""
+    flow, c0, ref = allen_cahn
+    out = {}
+    for rtol in (1e-4, 1e-6):
+        sol = evolve(
+            flow, c0, T1, dt=0.1, scheme="etdrk2", adaptive="error", rtol=rtol, atol=1e-12, n_save=2
+        )
+        out[rtol] = (np.max(np.abs(sol.final - ref)), sol.stats["steps"])
+    (e4, n4), (e6, n6) = out[1e-4], out[1e-6]
+    # error per step ∝ h^{p+1} = tol, so h ∝ tol^{1/3} and the global error ∝ tol^{2/3}
+    assert e4 / e6 == pytest.approx(100 ** (2 / 3), rel=0.5)
+    assert n6 / n4 == pytest.approx(100 ** (1 / 3), rel=0.3)
+    # ETDRK2's constant: error ≈ C dt², so a fixed step matching e6 needs dt ≈ √(e6/C)
+    fixed = evolve(flow, c0, T1, dt=0.01, scheme="etdrk2", n_save=2)
+    C = np.max(np.abs(fixed.final - ref)) / 0.01**2
+    assert n6 < T1 / np.sqrt(e6 / C) * 1.5
+
+
+def test_energy_controller_takes_large_steps_on_plateaus(allen_cahn):
+    """h = dt_max/√(1 + α|dF/dt|²): small while F falls fast, dt_max once it settles."""
+    flow, c0, _ = allen_cahn
+    sol = evolve(
+        flow,
+        c0,
+        20.0,
+        dt=0.5,
+        dt_min=1e-3,
+        scheme="semi-implicit",
+        adaptive="energy",
+        alpha=1e3,
+        n_save=41,
+    )
+    assert sol.energy_monotone
+    assert sol.dt[1] < 0.25 and sol.dt[-1] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_second_run_with_equal_shapes_does_not_compile(allen_cahn):
+    flow, c0, _ = allen_cahn
+    evolve(flow, c0, 0.3, dt=0.01, scheme="semi-implicit", n_save=4)
+    n = stepping.COMPILE_COUNT["n"]
+    sol = evolve(flow, 0.5 * c0, 0.7, dt=0.02, scheme="semi-implicit", S=3.0, n_save=4)
+    assert stepping.COMPILE_COUNT["n"] == n
+    assert sol.stats["param_S"] == 3.0
