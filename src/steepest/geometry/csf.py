@@ -144,7 +144,8 @@ def curve_shortening(
     Examples:
         >>> from steepest.geometry import curves, curve_shortening
         >>> sol = curve_shortening(curves.circle(64), t1=0.2, n_save=4)
-        >>> abs(sol.diagnostics["area"][-1] - (sol.diagnostics["area"][0] - 2 * 3.14159 * 0.2)) < 0.01
+        >>> A = sol.diagnostics["area"]
+        >>> abs(A[-1] - (A[0] - 2 * 3.14159 * 0.2)) < 0.01
         True
     """
     X0 = check_curve(curve)

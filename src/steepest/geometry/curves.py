@@ -167,7 +167,9 @@ def _between(p, q, r):
 
 def _theta(n: int) -> np.ndarray:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 3:
-        raise ScenarioError(f"n: the number of vertices must be an integer ≥ 3, got {n!r}.", key="n")
+        raise ScenarioError(
+            f"n: the number of vertices must be an integer ≥ 3, got {n!r}.", key="n"
+        )
     return 2 * np.pi * np.arange(n) / n
 
 
