@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench install clean
+.PHONY: demo test test-slow lint bench docs install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/steepest info
-	$(BIN)/steepest run examples/muller-brown.toml --out runs/demo
+	$(BIN)/steepest tour --quick --out runs/tour
+	@echo "open runs/tour/index.html (the full tour: steepest tour --out runs/tour-full)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
@@ -35,8 +36,13 @@ $(VENV)/.bench: pyproject.toml | $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,dev,bench]'
 	touch $(VENV)/.bench
 
+# make bench [QUICK=1]: every benchmarks/bench_*.py, then one table (benchmarks/results.md)
 bench: $(STAMP) $(VENV)/.bench
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)
+
+# the user guide (mkdocs, strict: no broken links) into site/
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) runs site .pytest_cache .ruff_cache .mypy_cache

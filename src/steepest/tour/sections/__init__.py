@@ -1,0 +1,9 @@
+"""The sections of the tour, in the order of the page (one module each)."""
+
+SECTIONS = {
+    "downhill": "Downhill on a landscape",
+    "map": "Reading the map",
+    "learning": "Learning is a flow",
+    "metric": "The metric decides the path",
+    "laplacian": "The Laplacian is the divergence of the gradient",
+}
