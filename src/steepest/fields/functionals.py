@@ -174,7 +174,8 @@ class GradientFunctional(Functional):
 def _coords(grid: Grid) -> tuple[Any, ...]:
     cached = getattr(grid, "_coords_cache", None)
     if cached is None:
-        cached = tuple(jnp.asarray(a) for a in grid.coordinates())
+        # NumPy, not jax arrays: made inside a trace, a jax array would be a tracer and leak
+        cached = tuple(np.asarray(a, dtype=float) for a in grid.coordinates())
         grid._coords_cache = cached  # type: ignore[attr-defined]
     return cached
 
