@@ -418,6 +418,7 @@ def ellipsoid(subdivisions: int = 3, axes: tuple[float, float, float] = (1.5, 1.
 
 def bumpy_sphere(subdivisions: int = 3, amplitude: float = 0.25, k: int = 3) -> TriMesh:
     """ρ = 1 + amplitude · cos(k·φ) sin²θ ... a star-shaped sphere with k bumps round its waist."""
+
     def rho(n):
         phi = np.arctan2(n[:, 1], n[:, 0])
         return 1 + amplitude * np.cos(k * phi) * (1 - n[:, 2] ** 2) + 0.5 * amplitude * n[:, 2] ** 3
@@ -438,3 +439,16 @@ def dumbbell(subdivisions: int = 4, neck: float = 0.25, length: float = 1.5) -> 
     shrink = neck + (1 - neck) * w * 1.25
     V = np.stack([x * shrink, y * shrink, length * z], axis=1)
     return TriMesh(V, s.faces)
+
+
+def submesh(mesh: TriMesh, face_mask: Any) -> TriMesh:
+    """The faces selected by ``face_mask`` with their vertices, re-indexed."""
+    F = mesh.faces[np.asarray(face_mask, bool)]
+    used, inv = np.unique(F.ravel(), return_inverse=True)
+    return TriMesh(mesh.vertices[used], inv.reshape(-1, 3))
+
+
+def spherical_cap(subdivisions: int = 3, height: float = -0.3) -> TriMesh:
+    """The part of the unit icosphere whose faces lie above z = ``height``: a curved disk."""
+    s = icosphere(subdivisions)
+    return submesh(s, s.vertices[s.faces][:, :, 2].min(axis=1) > height)
