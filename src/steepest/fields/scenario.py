@@ -706,3 +706,108 @@ def resume_cli(directory: Path) -> int:
         return _finish_flow(data, flow, sol, Path(directory), code, plot, t_start, console)
     except ScenarioError as err:
         fail(escape(str(err)))
+
+
+# -- sweeps ----------------------------------------------------------------------------------------
+class FieldSweepRunner:
+    """One field scenario per grid point of ``steepest sweep``: the run in memory (no stream),
+    its final values and final field stored. Flows are reused between points with the same
+    [field], [functional] and [flow] tables, so their compiled loops are too."""
+
+    kind = "field"
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def _model(self, data: dict[str, Any]) -> Any:
+        data = validate(data)
+        tables = (
+            ("field", "transport", "initial")
+            if "transport" in data
+            else ("field", "functional", "flow")
+        )
+        key = json.dumps([data.get(t) for t in tables], sort_keys=True, default=str)
+        if key not in self._cache:
+            self._cache[key] = build_transport(data) if "transport" in data else build_flow(data)
+            if len(self._cache) > 16:
+                self._cache.pop(next(iter(self._cache)))
+        return data, self._cache[key]
+
+    def validate(self, data: dict[str, Any]) -> None:
+        self._model(data)
+
+    def n_samples(self, data: dict[str, Any]) -> None:
+        return None
+
+    def outputs(self, data: dict[str, Any]) -> dict[str, Any]:
+        from ..parallel.runners import Output
+
+        data, model = self._model(data)
+        if "transport" in data:
+            model, _ = model
+            grid = model.grid
+            out = {
+                "entropy_final": Output((), (), "float64", "S at t1"),
+                "entropy_produced": Output((), (), "float64", "∫σ dt from 0 to t1"),
+                "sigma_min": Output((), (), "float64", "the smallest σ_total over every step"),
+                "steps": Output((), (), "int64", "accepted steps"),
+            }
+            dims = tuple(("x", "y", "z")[: grid.ndim])
+            for v in model.variables:
+                out[f"{v}_final"] = Output(dims, grid.shape, "float64", f"{v} at t1")
+            return out
+        grid = model.grid
+        dims = tuple(("x", "y", "z")[: grid.ndim])
+        return {
+            "free_energy_final": Output((), (), "float64", "F at t1"),
+            "mass_final": Output((), (), "float64", "∫c dV at t1"),
+            "steps": Output((), (), "int64", "accepted steps"),
+            "c_final": Output(dims, grid.shape, "float64", "the field at t1"),
+        }
+
+    def run(self, data: dict[str, Any], samples: Any) -> dict[str, np.ndarray]:
+        from .evolve import evolve
+        from .transport import solve_transport
+
+        data, model = self._model(data)
+        sc = data.get("scheme", {})
+        o = data.get("output", {})
+        if "transport" in data:
+            model, y0 = model
+            s = solve_transport(
+                model, y0, sc["t1"], n_save=o.get("n_save"), save_every=o.get("every"),
+                **{k: sc[k] for k in ("rtol", "atol", "max_steps") if k in sc},
+            )  # fmt: skip
+            res = {
+                "entropy_final": np.asarray(s.entropy[-1]),
+                "entropy_produced": np.asarray(s.produced[-1]),
+                "sigma_min": np.asarray(np.min(s.sigma_min)),
+                "steps": np.asarray(s.stats["steps"], dtype=np.int64),
+            }
+            return res | {f"{v}_final": a[-1] for v, a in s.fields.items()}
+        flow = model
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c0 = build_initial(data, flow.grid)
+            sol = evolve(
+                flow, c0, sc["t1"], dt=sc["dt"], scheme=sc.get("kind", "semi-implicit"),
+                adaptive=sc.get("adaptive"), dt_min=sc.get("dt_min"), dt_max=sc.get("dt_max"),
+                alpha=sc.get("alpha"), rtol=sc.get("rtol"), atol=sc.get("atol"),
+                save_every=o.get("every"),
+                n_save=o.get("n_save", None if "every" in o else 2),  # only t1 is stored
+                save_fields=False, check_energy=sc.get("check_energy", True),
+                max_steps=sc.get("max_steps", 100_000_000),
+                scheme_options={k: sc[k] for k in ("tol", "max_iter") if k in sc} or None,
+                **{k: sc[k] for k in ("S", "C0", "L", "M0") if k in sc},
+            )  # fmt: skip
+        return {
+            "free_energy_final": np.asarray(sol.energy[-1]),
+            "mass_final": np.asarray(sol.mass[-1]),
+            "steps": np.asarray(sol.stats["steps"], dtype=np.int64),
+            "c_final": np.asarray(sol.final),
+        }
+
+
+def sweep_runner() -> FieldSweepRunner:
+    """The runner ``steepest sweep`` uses for [field] scenarios."""
+    return FieldSweepRunner()
