@@ -167,8 +167,8 @@ class GradientFunctional(Functional):
         return f"F = ∫ {self.text} dV"
 
     def mu_text(self) -> str:
-        d = f"∂f₀/∂c with f₀ = {self.text}"
-        return f"{d} − κ∇²c" if self.kappa else d
+        d = "∂f₀/∂c − κ∇²c" if self.kappa else "∂f₀/∂c"
+        return f"{d} with f₀ = {self.text}"
 
 
 def _coords(grid: Grid) -> tuple[Any, ...]:

@@ -147,7 +147,15 @@ def build_segment(stepper: Stepper, kind: str, check_energy: bool):
             h = jnp.where(last, t_target - t, hc)
             tol = p["energy_rtol"] * (jnp.abs(s["E"]) + jnp.abs(c["E0"])) + 1e-300
 
-            if kind == "error":
+            if kind == "error" and stepper.embedded:
+                new = stepper.step(s, h, p)
+                fin = _finite(new)
+                rise = promise & (new["E"] > s["E"] + tol)
+                failed = new["fail"] != 0
+                scale = p["atol"] + p["rtol"] * jnp.max(jnp.abs(new["c"]))
+                err = new["err"] / scale
+                expo = 1.0 / order  # the embedded estimate is O(h^order)
+            elif kind == "error":
                 big = stepper.step(s, h, p)
                 mid = stepper.step(s, 0.5 * h, p)
                 new = stepper.step(mid, 0.5 * h, p)
@@ -156,9 +164,11 @@ def build_segment(stepper: Stepper, kind: str, check_energy: bool):
                 failed = (new["fail"] != 0) | (big["fail"] != 0)
                 scale = p["atol"] + p["rtol"] * jnp.max(jnp.abs(new["c"]))
                 err = jnp.max(jnp.abs(new["c"] - big["c"])) / scale / (2.0**order - 1.0)
+                expo = 1.0 / (order + 1)
+            if kind == "error":
                 err = jnp.where(fin & ~rise & ~failed, err, jnp.inf)
                 accept = err <= 1.0
-                factor = jnp.clip(0.9 * err ** (-1.0 / (order + 1)), 0.2, 5.0)
+                factor = jnp.clip(0.9 * err ** (-expo), 0.2, 5.0)
                 factor = jnp.where(err == 0, 5.0, factor)
                 h_new = jnp.clip(h * factor, p["dt_min"], p["dt_max"])
                 h_next = jnp.where(accept & last, jnp.maximum(h_new, hp), h_new)
