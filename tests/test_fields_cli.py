@@ -201,3 +201,12 @@ def test_sweeps_of_field_scenarios(tmp_path):
     assert np.ptp(m) < 1e-12 * m[0]
     assert list(np.asarray(ds["steps"])) == [16, 8, 4]
     assert np.asarray(ds["c_final"]).shape == (3, 16, 16)
+
+
+def test_unwritable_output_is_refused_before_the_run(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for example in ("field-heat-rod.toml", "spinodal.toml"):
+        r = _run("run", EXAMPLES / example, "--out", blocker / "run")
+        assert r.exit_code == 2, r.output
+        assert "output.dir: cannot write to" in " ".join(r.output.split())

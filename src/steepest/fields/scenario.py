@@ -569,6 +569,20 @@ def _finish_flow(data, flow, sol, out: Path, code: int, plot: bool, t_start: flo
     return code
 
 
+def _writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-probe"
+        probe.write_bytes(b"steepest")
+        probe.unlink()
+    except OSError as err:
+        raise ScenarioError(
+            f"output.dir: cannot write to {str(out)!r} ({err.strerror or err}); choose a "
+            "directory you can write to.",
+            key="output.dir",
+        ) from None
+
+
 def _run_transport(data, out: Path, plot: bool, t_start: float, console) -> int:
     from .transport import solve_transport
 
@@ -584,6 +598,7 @@ def _run_transport(data, out: Path, plot: bool, t_start: float, console) -> int:
             "[output] (it is short and not checkpointed).",
             key=f"output.{bad[0]}",
         )
+    _writable(out)  # before the run, in one sentence
     console.print(
         f"[bold]{data.get('title', 'transport')}[/]: {model.expression()}", highlight=False
     )
@@ -591,7 +606,6 @@ def _run_transport(data, out: Path, plot: bool, t_start: float, console) -> int:
         model, y0, sc["t1"], n_save=o.get("n_save"), save_every=o.get("every"),
         **{k: sc[k] for k in ("rtol", "atol", "max_steps") if k in sc},
     )  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
     ds = sol.to_xarray()
     name = "solution.zarr" if o.get("format") == "zarr" else "solution.nc"
     if name.endswith(".nc"):

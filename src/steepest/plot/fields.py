@@ -56,10 +56,17 @@ def _extent(obj: Any) -> list[float]:
     return ext
 
 
+def _reached(ds: Any) -> np.ndarray:
+    """The stored field times the run reached (a run that stopped early left the rest empty)."""
+    times = np.asarray(ds["field_time"])
+    done = np.asarray(ds["time"])[np.isfinite(np.asarray(ds["free_energy"]))]
+    return times[times <= (done.max() if done.size else -np.inf)]
+
+
 def snapshots(ds: Any, flow: Any, n: int = 4, title: str = "") -> Any:
     """Up to ``n`` stored fields, evenly spread over the run, on one colour scale."""
     plt = _plt()
-    times = np.asarray(ds["field_time"])
+    times = _reached(ds)
     idx = np.unique(np.linspace(0, len(times) - 1, min(n, len(times))).round().astype(int))
     frames = [np.asarray(ds["c"][i]) for i in idx]
     lo = min(float(np.nanmin(f)) for f in frames)
@@ -84,7 +91,7 @@ def animate(ds: Any, flow: Any, path: Path, *, fps: int = 8) -> Path | None:
     from matplotlib import animation
 
     plt = _plt()
-    times = np.asarray(ds["field_time"])
+    times = _reached(ds)
     if len(times) < 2:
         return None
     idx = np.unique(np.linspace(0, len(times) - 1, min(MAX_FRAMES, len(times))).astype(int))
@@ -124,7 +131,7 @@ def flow_figures(
     fig.savefig(out / "energy.png", dpi=110)
     plt.close(fig)
     files.append("energy.png")
-    if "c" in ds:
+    if "c" in ds and len(_reached(ds)):
         fig = snapshots(ds, flow, title=title)
         fig.savefig(out / "fields.png", dpi=100)
         plt.close(fig)
