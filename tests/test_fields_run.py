@@ -44,8 +44,15 @@ def reference(ch):
 
 def test_stream_writes_what_evolve_returns(ch, reference, tmp_path):
     flow, c0 = ch
-    sol = R.stream(flow, c0, 20.0, out=tmp_path / "run", checkpoint_every=7, **KW)
+    seen = []
+    sol = R.stream(
+        flow, c0, 20.0, out=tmp_path / "run", checkpoint_every=7, progress=seen.append, **KW
+    )
     ref = reference
+    # the progress callback: simulated time, steps, steps/s and F after every segment
+    assert [d["steps"] for d in seen] == sorted({*range(7, 101, 7), *range(10, 101, 10)})
+    assert seen[-1]["t"] == 20.0 and all(d["steps_per_s"] > 0 for d in seen)
+    np.testing.assert_allclose(seen[-1]["F"], ref.energy[-1], rtol=1e-14)
     assert sol.stats["steps"] == ref.stats["steps"] == 100
     np.testing.assert_array_equal(sol.final, ref.final)  # the same steps: identical
     np.testing.assert_array_equal(sol.energy, ref.energy)

@@ -173,7 +173,9 @@ def transport_figures(sol: Any, out: Path, *, title: str = "") -> list[str]:
                 X, Y = X[sl], Y[sl]
             else:
                 X, Y = X[sl], Y[sl]
-            ax.quiver(X, Y, flux[0][sl], flux[1][sl], color="w", alpha=0.8)
+            U, W = flux[0][sl], flux[1][sl]
+            if np.any(np.hypot(U, W) > 0):  # an all-zero field has no arrows to scale
+                ax.quiver(X, Y, U, W, color="w", alpha=0.8)
         ax.set_title(v if g.ndim == 1 else f"{v} and its flux at t = {sol.t[i_show]:.3g}")
     if title:
         fig.suptitle(title)
