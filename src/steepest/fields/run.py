@@ -133,9 +133,27 @@ def prepare_directory(out: Path, needed: int, *, overwrite: bool = False) -> Non
         )
 
 
+_LOGS: dict[str, Any] = {}
+
+
+def _close_log(out: Path) -> None:
+    f = _LOGS.pop(str(out), None)
+    if f is not None:
+        f.close()
+
+
 def _log(out: Path, line: str) -> None:
-    with open(out / LOG, "a") as f:  # O_APPEND: whole lines even from a killed process
-        f.write(f"{time.time():.3f} {os.getpid()} {line}\n")
+    # kept open, line-buffered: every line reaches the OS at once (a SIGKILL loses none), and
+    # O_APPEND keeps the lines of two processes whole
+    key = str(out)
+    f = _LOGS.get(key)
+    if f is None or f.closed:
+        if len(_LOGS) > 8:
+            for old in _LOGS.values():
+                old.close()
+            _LOGS.clear()
+        f = _LOGS[key] = open(out / LOG, "a", buffering=1)  # noqa: SIM115
+    f.write(f"{time.time():.3f} {os.getpid()} {line}\n")
 
 
 # -- the store -------------------------------------------------------------------------------------
@@ -498,6 +516,7 @@ def stream(
     }
     spec["fingerprint"] = _fingerprint(spec)
     out = Path(out)
+    _close_log(out)
     run = _Run(out, spec, flow)  # builds the integrator: bad settings fail here, not later
     carry, run.p = run.integ.start(c0)
     state_bytes = sum(np.asarray(v).nbytes for v in carry["state"].values())
@@ -561,6 +580,7 @@ def resume(
             f"({spec['flow'].get('pde')}).",
             key="resume",
         )
+    _close_log(out)
     run = _Run(out, spec, flow)
     run.open_store()
     for p in out.glob(f".{CHECKPOINT}.*.tmp"):  # a checkpoint a kill left half-written
