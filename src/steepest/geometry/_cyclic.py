@@ -66,9 +66,7 @@ def solve_cyclic(D: jax.Array, b: jax.Array, r: jax.Array) -> jax.Array:
         return y_j, y_j
 
     interior = jnp.arange(n - 1) < n - 2
-    _, ys = jax.lax.scan(
-        back, y_last, (Sinv, c, g, b[: n - 1], interior), reverse=True, unroll=1
-    )
+    _, ys = jax.lax.scan(back, y_last, (Sinv, c, g, b[: n - 1], interior), reverse=True, unroll=1)
     return jnp.concatenate([ys, y_last[None]], axis=0)
 
 

@@ -107,14 +107,12 @@ def vertex_areas(mesh: TriMesh, lengths: Any | None = None, kind: str = "barycen
         cot = cotangents(mesh, ell)
         l2 = ell**2
         # Voronoi share of corner k: (|e_{k+1}|² cot_{k+1} + |e_{k+2}|² cot_{k+2}) / 8
-        share = (np.roll(l2, -1, 1) * np.roll(cot, -1, 1) + np.roll(l2, 1, 1) * np.roll(cot, 1, 1))
+        share = np.roll(l2, -1, 1) * np.roll(cot, -1, 1) + np.roll(l2, 1, 1) * np.roll(cot, 1, 1)
         share = share / 8
         ang = corner_angles(mesh, ell)
         obtuse = ang > np.pi / 2
         any_obtuse = obtuse.any(axis=1, keepdims=True)
-        mixed = np.where(
-            any_obtuse, np.where(obtuse, area[:, None] / 2, area[:, None] / 4), share
-        )
+        mixed = np.where(any_obtuse, np.where(obtuse, area[:, None] / 2, area[:, None] / 4), share)
         return np.bincount(F.ravel(), weights=mixed.ravel(), minlength=n)
     raise ScenarioError(
         f"mass: unknown mass matrix {kind!r}; use 'barycentric' or 'voronoi'.", key="mass"

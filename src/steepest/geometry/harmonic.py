@@ -332,7 +332,11 @@ def harmonic_map_flow(
         },
         settings=dict(t1=t1, step=step, theta=theta, n_save=n_save, tol=tol, cg_rtol=cg_rtol),
         final=(frames[-1] if keep_frames else np.asarray(out["u"][last])),
-        extra={"faces": faces} if faces is not None else {"h": domain.h, "periodic": per},
+        extra=(
+            {"faces": faces, "xy": domain.mesh.vertices[:, :2]}
+            if faces is not None
+            else {"h": domain.h, "periodic": per}
+        ),
     )
     if code in (_NONFINITE, _INCREASE):
         raise FlowDiverged(

@@ -86,6 +86,8 @@ class GeometricSolution:
         data: dict[str, Any] = {"energy": ("time", np.asarray(self.energy))}
         for k, v in self.diagnostics.items():
             v = np.asarray(v)
+            if v.dtype == bool:
+                v = v.astype(np.int8)  # NetCDF has no boolean type
             if v.shape[:1] == np.shape(self.t):
                 data[k] = (("time",) + tuple(f"{k}_{i}" for i in range(v.ndim - 1)), v)
         if self.frames is not None:

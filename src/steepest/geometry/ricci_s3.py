@@ -124,7 +124,10 @@ def _run(y0, save_times, step, step_fraction, pinch_ratio, shrink_ratio, max_ste
             status = jnp.select(
                 [
                     ~finite,
-                    neck(psi) < pinch_ratio * pmax,
+                    # a neck thinner than pinch_ratio · max ψ, or than three cells (beyond
+                    # that the grid no longer resolves its curvature 1/ψ² and the run is over)
+                    (neck(psi) < pinch_ratio * pmax)
+                    | (neck(psi) < (0 if periodic else 3) * y_new[-1] / psi.shape[0]),
                     pmax < shrink_ratio * psi_max0,
                     tau < 1e-14 * (1 + s["t"]),
                     s["n"] + 1 >= max_steps,
@@ -314,8 +317,8 @@ def ricci_flow_s3(
         _RUNNING: ("done", f"reached t1 = {t1:g}"),
         _PINCHED: (
             "pinched",
-            f"a neck pinched (ψ_neck < {pinch_ratio:g}·max ψ) at t = {t[-1]:.6g} while the bulbs "
-            f"kept radius {psi[-1].max():.3g}",
+            f"a neck pinched (ψ_neck = {diag['neck'][-1]:.3g}, below {pinch_ratio:g}·max ψ or "
+            f"three cells) at t = {t[-1]:.6g} while the bulbs kept radius {psi[-1].max():.3g}",
         ),
         _SHRUNK: (
             "shrunk",
