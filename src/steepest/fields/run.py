@@ -360,6 +360,7 @@ class _Run:
         except _Stop as stop:
             bar.close()
             self.finish(stop.carry, "failed")
+            _close_log(self.out)
             raise stop_error(self.integ, stop.carry, self.solution(stop.carry, "failed")) from None
         except ConvergenceError:
             bar.close()
@@ -367,6 +368,7 @@ class _Run:
         finally:
             bar.close()
         self.finish(carry, "done")
+        _close_log(self.out)
         return self.solution(carry, "done")
 
     def finish(self, cr: dict[str, Any], status: str) -> None:
@@ -588,6 +590,7 @@ def resume(
     carry, k_next, finished = run.load()
     _log(out, f"resume n={int(carry['n'])} t={float(carry['t']):.17g} k_next={k_next}")
     if finished:
+        _close_log(out)
         return run.solution(carry, "done")
     return run.go(carry, k_next, progress)
 
