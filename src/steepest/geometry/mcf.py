@@ -44,26 +44,37 @@ from .record import ROUND_OFF, GeometricSolution, non_increasing
 def implicit_solve(
     A: sp.csr_matrix, B: np.ndarray, X0: np.ndarray, solver: str, rtol: float
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Solve the SPD system A X = B for the 3 columns of B; returns X and solver figures."""
+    """Solve the SPD system A X = B for the 3 columns of B; returns X and solver figures.
+
+    ``"cg"``: block Jacobi-preconditioned conjugate gradients, the three coordinates iterated
+    together (one sparse product with a 3-column block per iteration, which costs little more
+    than one with a vector), warm started from X0; a stalled solve falls back to sparse LU.
+    """
     if solver == "direct":
         lu = spla.splu(A.tocsc())
         return lu.solve(B), {"iterations": 0}
-    d = A.diagonal()
-    pre = spla.LinearOperator(A.shape, matvec=lambda v: v / d, dtype=float)
-    X = np.empty_like(B)
-    its = 0
-    for k in range(B.shape[1]):
-        count = [0]
-
-        def cb(_, count=count):
-            count[0] += 1
-
-        X[:, k], info = spla.cg(A, B[:, k], x0=X0[:, k], rtol=rtol, atol=0.0, M=pre, callback=cb)
-        its += count[0]
-        if info != 0:  # fall back to the direct solve rather than return an inexact step
-            lu = spla.splu(A.tocsc())
-            return lu.solve(B), {"iterations": its, "fallback": True}
-    return X, {"iterations": its}
+    dinv = 1 / A.diagonal()[:, None]
+    X = X0.copy()
+    R = B - A @ X
+    Z = dinv * R
+    P = Z.copy()
+    rz = np.einsum("ij,ij->j", R, Z)
+    target = rtol * np.linalg.norm(B, axis=0)
+    for its in range(1, 10 * len(B) + 1):
+        AP = A @ P
+        pAp = np.einsum("ij,ij->j", P, AP)
+        alpha = np.divide(rz, pAp, out=np.zeros_like(rz), where=pAp > 0)
+        X += alpha * P
+        R -= alpha * AP
+        if np.all(np.linalg.norm(R, axis=0) <= target):
+            return X, {"iterations": its}
+        Z = dinv * R
+        rz_new = np.einsum("ij,ij->j", R, Z)
+        beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+        P = Z + beta * P
+        rz = rz_new
+    lu = spla.splu(A.tocsc())  # never an inexact step: fall back to the direct solve
+    return lu.solve(B), {"iterations": its, "fallback": True}
 
 
 def mean_curvature_flow(
