@@ -81,3 +81,25 @@ def test_canyon_and_slice_figures():
     assert np.all(np.sign(across[1:]) == -np.sign(across[:-1]))
     assert np.all(np.diff(sol.x[:, 0]) < 0)
     assert len(fig.axes) >= 2
+
+
+def test_every_optimizer_runs_from_a_scenario(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(SCENARIO.replace("step = [0.1, 0.3]", "step = 0.05\nbatch_size = 30"))
+    for opt in ("natural", "proximal", "heavy-ball", "nesterov", "sgd", "adam"):
+        out = tmp_path / opt
+        args = [
+            "learn",
+            str(path),
+            "--out",
+            str(out),
+            "--no-plot",
+            "--set",
+            f"train.optimizer={opt}",
+        ]
+        r = CliRunner().invoke(app, args + ["--set", "train.steps=20"])
+        assert r.exit_code == 0, (opt, r.output)
+        s = json.loads((out / "summary.json").read_text())
+        run = s["runs"][0]
+        assert run["optimizer"] == opt and run["status"] == "done"
+        assert run["loss_final"] < run["loss_initial"], (opt, run)

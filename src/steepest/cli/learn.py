@@ -70,6 +70,7 @@ def diagnose(
     from steepest.learning.scenario import build_loss, load_scenario
 
     st.enable_compilation_cache()
+    h: float | None = None
     try:
         if target.endswith(".toml"):
             sc = load_scenario(Path(target), set_ or [])

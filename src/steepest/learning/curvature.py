@@ -94,8 +94,8 @@ class Curvature:
     dim: int
     method: str
     iters: int
-    v_max: np.ndarray = field(repr=False, compare=False, default=None)
-    v_min: np.ndarray = field(repr=False, compare=False, default=None)
+    v_max: np.ndarray | None = field(repr=False, compare=False, default=None)
+    v_min: np.ndarray | None = field(repr=False, compare=False, default=None)
 
     @property
     def convex(self) -> bool:

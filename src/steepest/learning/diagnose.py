@@ -81,10 +81,14 @@ class Diagnosis:
 
     @property
     def stiff(self) -> bool:
+        """κ > 10³ (convex), or |λ_max/λ_min| > 10³ with negative curvature. A convex loss with
+        flat directions (λ_min = 0 to round-off, e.g. softmax logits) is not called stiff."""
         c = self.curvature
-        if c.lam_min > 0:
+        if c.lam_min > 0 and c.convex:
             return c.condition_number > STIFF_KAPPA
-        return c.lam_max > 0 and abs(c.lam_max / min(c.lam_min, -1e-300)) > STIFF_KAPPA
+        if c.convex or c.lam_max <= 0:
+            return False
+        return abs(c.lam_max / c.lam_min) > STIFF_KAPPA
 
     def to_dict(self) -> dict[str, Any]:
         c = self.curvature
@@ -137,7 +141,7 @@ def report(d: Diagnosis) -> str:
         )
     if d.h is not None:
         lines.append(
-            f"  step h = {f(d.h)}: h·λ_max = {f(d.h_lam)} → {d.verdict.upper()}; growth along "
+            f"  step h = {f(d.h)}: h·λ_max = {f(d.h_lam)} → {str(d.verdict).upper()}; growth along "
             f"the sharpest direction |1 − hλ_max| = {f(d.growth)} per step"
             + (f"; predicted rate {f(d.rate)}" if d.rate is not None and d.rate < 1 else "")
         )
@@ -150,33 +154,36 @@ def _advice(d: Diagnosis) -> list[str]:
     out = []
     v = d.verdict
     lim = c.stability_limit
+    h = d.h if d.h is not None else math.nan
+    h_lam = d.h_lam if d.h_lam is not None else math.nan
+    growth = d.growth if d.growth is not None else math.nan
     if v == "stable":
         out.append(
-            f"h = {d.h:.4g} is stable: below the limit {lim:.4g}; on a convex loss every step "
+            f"h = {h:.4g} is stable: below the limit {lim:.4g}; on a convex loss every step "
             "lowers it."
         )
     elif v == "edge":
-        if d.h_lam <= 2.0:
+        if h_lam <= 2.0:
             out.append(
-                f"h = {d.h:.4g} is at the edge, just below the limit {lim:.4g}: the error along "
-                f"the sharpest direction flips sign and shrinks only by {d.growth:.4g} per step."
+                f"h = {h:.4g} is at the edge, just below the limit {lim:.4g}: the error along "
+                f"the sharpest direction flips sign and shrinks only by {growth:.4g} per step."
             )
         else:
             out.append(
-                f"h = {d.h:.4g} is at the edge, just above the limit {lim:.4g}: on a quadratic "
-                f"GD diverges by {d.growth:.4g} per step; a network typically self-stabilises at "
+                f"h = {h:.4g} is at the edge, just above the limit {lim:.4g}: on a quadratic "
+                f"GD diverges by {growth:.4g} per step; a network typically self-stabilises at "
                 "the edge of stability, its sharpness held near 2/h (Cohen et al. 2021)."
             )
     elif v == "diverging":
         out.append(
-            f"h = {d.h:.4g} exceeds the limit {lim:.4g} by {d.h_lam / 2.0:.3g}×: the error along "
-            f"the sharpest direction grows by {d.growth:.4g} per step. Use h < {lim:.4g}, or the "
+            f"h = {h:.4g} exceeds the limit {lim:.4g} by {h_lam / 2.0:.3g}×: the error along "
+            f"the sharpest direction grows by {growth:.4g} per step. Use h < {lim:.4g}, or the "
             "proximal point (method='implicit-euler'), stable for any h on a convex loss."
         )
     if not c.convex and v is not None:
         out.append(
             f"the verdict holds at this θ only: on a network the sharpness typically rises during "
-            f"training (progressive sharpening) until it reaches 2/h = {2.0 / d.h:.4g}, and "
+            f"training (progressive sharpening) until it reaches 2/h = {2.0 / h:.4g}, and "
             "gradient descent then stays at that edge of stability (Cohen et al. 2021)."
         )
     if not c.convex:
@@ -185,12 +192,14 @@ def _advice(d: Diagnosis) -> list[str]:
             f"1 + h|λ_min| per step; the proximal step needs h < 1/|λ_min| = "
             f"{1.0 / abs(c.lam_min):.4g}."
         )
-    if d.stiff and c.lam_min > 0:
-        hb = c.heavy_ball()
+    hb = c.heavy_ball()
+    if d.stiff and hb is not None:
+        n_gd = _per_decade(c.optimal_rate) or math.inf
+        n_hb = _per_decade(hb[2]) or math.inf
         out.append(
-            f"stiff (κ = {c.condition_number:.3g}): GD needs ~{_per_decade(c.optimal_rate):.3g} "
-            f"steps per decade; heavy ball (h = {hb[0]:.3g}, β = {hb[1]:.4g}) ~"
-            f"{_per_decade(hb[2]):.3g}; a preconditioner close to ∇²L (metric=Preconditioned, or "
+            f"stiff (κ = {c.condition_number:.3g}): GD needs ~{n_gd:.3g} steps per decade; "
+            f"heavy ball (h = {hb[0]:.3g}, β = {hb[1]:.4g}) ~{n_hb:.3g}; a preconditioner "
+            "close to ∇²L (metric=Preconditioned, or "
             "the Fisher metric: natural gradient) removes the stiffness; for the exact flow use "
             "flow_method='kvaerno5' (stiff, dense Newton) or large implicit-euler steps."
         )
@@ -198,6 +207,11 @@ def _advice(d: Diagnosis) -> list[str]:
         out.append(
             f"stiff (|λ_max/λ_min| = {abs(c.lam_max / c.lam_min):.3g}): for the exact flow use "
             "flow_method='kvaerno5'; explicit steps are bounded by 2/λ_max."
+        )
+    elif c.convex and c.lam_min <= 0:
+        out.append(
+            "flat directions (λ_min = 0 to round-off): the loss does not change along them, so "
+            "GD and the flow never move there; κ is infinite but nothing is stiff."
         )
     else:
         out.append(
@@ -241,6 +255,6 @@ def diagnose(
     if metric is not None:
         desc = metric.describe()
         name = desc.get("name") or desc.get("kind", "metric")
-    d = Diagnosis(loss.name, loss.dim, c, h, tol, str(name))
+    d = Diagnosis(str(loss.name), loss.dim, c, h, tol, str(name))
     d.advice = _advice(d)
     return d

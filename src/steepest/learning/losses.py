@@ -92,6 +92,11 @@ class TrainingLoss(Potential):
         (15, 1.098612)
     """
 
+    #: rebuilds the model from θ (set by :func:`from_equinox`)
+    model_at: Callable[[Any], Any] | None = None
+    #: maps coordinates φ to θ = Aφ + b (set by :func:`reparametrised`)
+    to_theta: Callable[[Any], np.ndarray] | None = None
+
     def __init__(
         self,
         predict: Callable[[Any, jax.Array], jax.Array],

@@ -64,5 +64,5 @@ def modified_loss(loss: Potential, h: float) -> Potential:
             params={"base": loss.name, "h": h},
         )
         if theta0 is not None:
-            per[h].theta0 = jnp.asarray(theta0)
+            per[h].theta0 = jnp.asarray(theta0)  # type: ignore[attr-defined]
     return per[h]

@@ -85,7 +85,7 @@ def load_scenario(path: str | Path, set_: list[str] | None = None) -> dict[str, 
     for s in set_ or []:
         set_override(data, s)
     check_keys("", data, TOP)
-    lr = data.get("learning")
+    lr = data.get("learning") or {}
     check_keys("learning", lr, LEARNING)
     tr = dict(data.get("train", {}))
     steps_given = tr.get("step", 0.1)
@@ -120,7 +120,7 @@ def build_loss(lr: dict[str, Any]):
     from . import data as data_mod
     from . import losses
 
-    kw = {k: lr[k] for k in ("n", "classes", "scaling") if k in lr}
+    kw: dict[str, Any] = {k: lr[k] for k in ("n", "classes", "scaling") if k in lr}
     if "seed" in lr:
         kw["seed"] = lr["seed"]
     ds = data_mod.load(lr["data"], **kw)
@@ -154,7 +154,8 @@ def build_loss(lr: dict[str, Any]):
 
 def _run_one(loss, tr: dict[str, Any], h: float, steps: int) -> tuple[Any, Any]:
     """(the discrete Solution, the Trajectories beside its continuous limit or None)."""
-    from . import momentum, natural, optimizers, sgd, trajectories
+    from . import momentum, natural, optimizers, trajectories
+    from .sgd import sgd as run_sgd
 
     opt = tr.get("optimizer", "gd")
     every = tr.get("every")
@@ -178,7 +179,7 @@ def _run_one(loss, tr: dict[str, Any], h: float, steps: int) -> tuple[Any, Any]:
                 "train.batch_size: optimizer = 'sgd' needs a batch size, e.g. batch_size = 32.",
                 key="train.batch_size",
             )
-        sol = sgd.sgd(loss, h, steps, batch_size=tr["batch_size"], every=every)
+        sol = run_sgd(loss, h, steps, batch_size=tr["batch_size"], every=every)
     else:
         import optax
 

@@ -160,7 +160,9 @@ def gradient_flow(
                 f"{t1 / (n_save - 1):g}; got h = {h:g}.",
                 key="h",
             )
-    kw = dict(n_save=n_save, errors="record", rtol=rtol, atol=atol, max_steps=int(max_steps))
+    kw: dict[str, Any] = dict(
+        n_save=n_save, errors="record", rtol=rtol, atol=atol, max_steps=int(max_steps)
+    )
     if first == "rk4":
         kw = dict(n_save=n_save, errors="record", h=h)
     sol = solve(_flow(loss, metric), x0, t1=t1, method=first, **kw)
@@ -191,7 +193,7 @@ class Trajectories:
     @property
     def distance(self) -> np.ndarray:
         """|θ_k − θ_flow(t_k)| at each saved time."""
-        return np.linalg.norm(self.gd.x - self.flow.x, axis=-1)
+        return np.linalg.norm(np.asarray(self.gd.x) - np.asarray(self.flow.x), axis=-1)
 
     @property
     def loss_gd(self) -> np.ndarray:
