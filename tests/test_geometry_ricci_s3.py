@@ -44,6 +44,8 @@ def test_cylinder_radius_follows_psi2_equals_psi0_squared_minus_2t_at_second_ord
         )
         errs.append(np.max(np.abs(sol.final**2 - (0.25 - 2 * 0.1))))
         np.testing.assert_allclose(sol.diagnostics["length"], 2.0, rtol=1e-14)  # no ψ_ss
+        # λ = R = 2/ψ² on the cylinder (constant eigenfunction), rising as ψ shrinks
+        np.testing.assert_allclose(-sol.energy, 2 / sol.frames[:, 0] ** 2, rtol=1e-10)
     assert errs[-1] < 1e-5
     order = np.polyfit(np.log(steps), np.log(errs), 1)[0]
     assert 1.8 < order < 2.2
