@@ -143,3 +143,21 @@ def test_pfhub_1a_to_t_1000():
     assert np.max(np.abs(sol.mass - sol.mass[0])) <= 1e-11 * sol.mass[0]
     F100, F1000 = np.interp([100.0, 1000.0], sol.t, sol.energy)
     assert 105 < F100 < 150 and 60 < F1000 < 95, (F100, F1000)
+
+
+def test_broken_energy_promise_stops_the_run(noisy):
+    """Unstabilised (S = 0) semi-implicit steps at 1000× the explicit limit raise F: the run
+    stops at that step with FlowDiverged, naming the fix, with the last good field and the
+    saved record so far; the default S = L at the same step keeps F decreasing."""
+    flow, c0, limit = noisy
+    h = 1000 * limit
+    with pytest.raises(st.FlowDiverged) as e:
+        evolve(flow, c0, 40 * h, dt=h, scheme="semi-implicit", S=0.0, n_save=41)
+    err = e.value
+    assert err.reason == "energy-increase" and "scheme.S" in str(err)
+    assert err.step >= 1 and np.all(np.isfinite(err.x))
+    part = err.solution
+    assert part.stats["status"] == "failed" and np.all(np.diff(part.energy) <= 0)
+    assert float(flow.energy(err.x)) <= part.energy[0]
+    ok = evolve(flow, c0, 40 * h, dt=h, scheme="semi-implicit", n_save=41)
+    assert np.all(np.diff(ok.energy) <= 1e-12 * abs(ok.energy[0]))
