@@ -112,9 +112,22 @@ def test_a_bad_parameter_value_fails_its_run_only(tmp_path):
 def test_starts_are_split_between_chunks(tmp_path):
     base = {**BASE, "initial": {"random": {"n": 10, "seed": 3}}}
     whole = sweep(base, {"integrate.step": [0.01]}, out=tmp_path / "a")
+    nine = {**BASE, "initial": {"random": {"n": 9, "seed": 4}}}
+    sweep(nine, {"integrate.step": [0.01]}, out=tmp_path / "n", chunk_samples=3)  # 3 + 3 + 3
+    counter = sys.modules["steepest.integrate.solve"].COMPILE_COUNT
+    before = counter["n"]
     split = sweep(base, {"integrate.step": [0.01]}, out=tmp_path / "b", chunk_samples=3)
     assert split.attrs["chunks"] == 4 and whole.attrs["chunks"] == 1
     _same(_arrays(split), _arrays(whole))
+    # chunks of 3, 3, 3 and 1: the last is padded to 3 and reuses the kernel of the others
+    assert counter["n"] == before
+
+
+def test_default_sample_chunks_are_equal():
+    # 100,000 starts: two chunks of 50,000 (not 65,536 + 34,464), one kernel for both
+    assert layout((1,), 100_000).sample_chunk == 50_000
+    assert layout((1,), 65_536).sample_chunk == 65_536
+    assert layout((1,), 1_000_000).sample_chunk == 62_500
 
 
 def test_same_sweep_twice_resumes_and_computes_nothing(tmp_path):

@@ -186,7 +186,9 @@ def layout(
         left = max(1, left // block[i])
     if n_samples is not None:
         if chunk_samples is None:
-            chunk_samples = min(n_samples, 65536)
+            # equal chunks of at most 65,536 starts: with the last one padded to the same size
+            # (see RnRunner.run) every chunk of a sweep runs the same compiled kernel
+            chunk_samples = -(-n_samples // -(-n_samples // 65536))
         if (
             isinstance(chunk_samples, bool)
             or not isinstance(chunk_samples, int)

@@ -83,19 +83,28 @@ class RnRunner:
             "status": Output(("sample",), (n,), "int8", "status code (steepest._core.status)"),
         }
 
-    def run(self, data: dict[str, Any], samples: slice | None) -> dict[str, np.ndarray]:
+    def run(
+        self, data: dict[str, Any], samples: slice | None, pad_to: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """The final states of the starts ``samples``; a shorter batch is padded with copies of
+        its last start up to ``pad_to`` (and cut back), so that it reuses the compiled kernel of
+        the full chunks."""
         from ..integrate.solve import solve
 
         sc = self._build(data)
         x0 = sc.x0 if samples is None else sc.x0[samples]
+        n = len(x0)
+        if pad_to is not None and n < pad_to:
+            x0 = np.concatenate([x0, np.repeat(x0[-1:], pad_to - n, axis=0)])
         kw = {**sc.solve_kwargs, "save_state": False}
         try:
             sol = solve(sc.flow, x0, **kw)
         except FlowDiverged as err:
             if err.solution is not None:
-                err.partial = _rn_arrays(err.solution, len(x0))  # type: ignore[attr-defined]
+                full = _rn_arrays(err.solution, len(x0))
+                err.partial = {k: v[:n] for k, v in full.items()}  # type: ignore[attr-defined]
             raise
-        return _rn_arrays(sol, len(x0))
+        return {k: v[:n] for k, v in _rn_arrays(sol, len(x0)).items()}
 
 
 def _rn_arrays(sol: Any, n: int) -> dict[str, np.ndarray]:
