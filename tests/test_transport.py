@@ -161,11 +161,14 @@ def test_bad_input_names_the_key():
         (lambda: Transport(g, conductivity=1.0, heat_capacity=0), "transport.heat_capacity"),
     ]
     model = Transport(g, conductivity=1.0)
+    walls = FiniteVolumeGrid((8,), (1.0,), boundary="dirichlet", dirichlet=[[0.0, 1.0]])
+    cold = Transport(walls, conductivity=1.0)  # a wall at absolute zero
     cases += [
         (lambda: solve_transport(model, {"T": -np.ones(8)}, 1.0), "initial.T"),
         (lambda: solve_transport(model, {"T": np.ones(9)}, 1.0), "initial.T"),
         (lambda: solve_transport(model, {"c": np.ones(8)}, 1.0), "initial"),
         (lambda: solve_transport(model, {"T": np.ones(8)}, 1.0, rtol=-1), "transport.rtol"),
+        (lambda: solve_transport(cold, {"T": np.ones(8)}, 1.0), "field.dirichlet"),
     ]
     for make, key in cases:
         with pytest.raises(ScenarioError) as err:

@@ -239,11 +239,11 @@ class Transport:
                 )
             out[v] = a
         g = self.grid
-        for a in range(g.ndim):
-            if g.boundary[a] == "dirichlet" and min(g.dirichlet[a]) <= 0:
+        for ax in range(g.ndim):
+            if g.boundary[ax] == "dirichlet" and min(g.dirichlet[ax]) <= 0:
                 raise ScenarioError(
                     f"field.dirichlet: the boundary values must be > 0 (absolute temperatures or "
-                    f"concentrations), got {list(g.dirichlet[a])} on axis {a}.",
+                    f"concentrations), got {list(g.dirichlet[ax])} on axis {ax}.",
                     key="field.dirichlet",
                 )
         return out

@@ -178,12 +178,10 @@ def transport_figures(sol: Any, out: Path, *, title: str = "") -> list[str]:
             flux = sol.cell_flux(i_show)["q" if v == "T" else v]
             X, Y = g.coordinates()[:2]
             step = max(1, max(g.shape[:2]) // 16)
-            sl = (slice(None, None, step), slice(None, None, step))
+            sl: tuple[Any, ...] = (slice(None, None, step), slice(None, None, step))
             if g.ndim == 3:
-                sl = (*sl, g.shape[2] // 2)
-                X, Y = X[sl], Y[sl]
-            else:
-                X, Y = X[sl], Y[sl]
+                sl = (*sl, g.shape[2] // 2)  # the mid-plane
+            X, Y = X[sl], Y[sl]
             U, W = flux[0][sl], flux[1][sl]
             if np.any(np.hypot(U, W) > 0):  # an all-zero field has no arrows to scale
                 ax.quiver(X, Y, U, W, color="w", alpha=0.8)
