@@ -88,3 +88,15 @@ def test_second_run_with_equal_shapes_does_not_compile(allen_cahn):
     sol = evolve(flow, 0.5 * c0, 0.7, dt=0.02, scheme="semi-implicit", S=3.0, n_save=4)
     assert stepping.COMPILE_COUNT["n"] == n and sol.stats["compile_s"] == 0
     assert sol.stats["param_S"] == 3.0
+
+
+def test_progress_callback_sees_time_steps_and_energy(allen_cahn):
+    """A callable progress gets one dict per compiled chunk, between segments: time rising to
+    t1, steps counted, F falling (Allen–Cahn lowers F)."""
+    flow, c0, _ = allen_cahn
+    seen = []
+    sol = evolve(flow, c0, T1, dt=0.001, scheme="semi-implicit", n_save=3, progress=seen.append)
+    assert seen and seen[-1]["t"] == pytest.approx(T1) and seen[-1]["steps"] == 800
+    t = [d["t"] for d in seen]
+    assert t == sorted(t) and all(d["t1"] == T1 for d in seen)
+    assert seen[-1]["F"] == pytest.approx(sol.energy[-1]) and seen[-1]["F"] < seen[0]["F"]
