@@ -10,7 +10,8 @@ TITLE = "Learning is a flow"
 IDEA = (
     "Gradient descent θ ← θ − h∇L(θ) is explicit Euler on the gradient flow dθ/dt = −∇L. It "
     "follows the flow while hλ_max ≪ 2, oscillates across a narrow canyon as hλ_max nears 2, "
-    "and diverges beyond: 2/λ_max is the stability limit."
+    "and diverges beyond: 2/λ_max is the stability limit. On a network, training pushes the "
+    "curvature up to that limit and holds it there: the edge of stability."
 )
 
 
@@ -106,9 +107,50 @@ def run(ctx) -> None:
         b.set_xlabel("step")
         b.set_ylabel("|θ − θ*|")
         b.legend(fontsize=8)
+    _edge_of_stability(ctx)
     ctx.say(
         "The canyon is what makes training slow: the step is capped by the steepest direction "
         "(2/λ_max) while progress is set by the flattest (λ_min), so gradient descent needs "
         "about κ = λ_max/λ_min steps. Momentum brings that to √κ; a metric adapted to the "
         "curvature (preconditioning, natural gradient) removes it."
     )
+
+
+def _edge_of_stability(ctx) -> None:
+    """Full-batch GD on a small tanh network on digits: sharpness rises to 2/h and stays."""
+    import steepest as st
+
+    data = st.learning.load("digits", n=128 if ctx.quick else 256, scaling="center")
+    L = st.learning.mlp(data, hidden=(16,), activation="tanh", loss="mse")
+    h = 0.6
+    tr = st.learning.gd_and_flow(L, h, 2400 if ctx.quick else 4000, every=40, rtol=1e-6, atol=1e-8)
+    e = tr.edge_of_stability()
+    ctx.check(
+        f"edge of stability (Cohen et al. 2021), an MLP of {L.dim} parameters on {data.n} digits, "
+        f"h = {h}: the sharpness λ_max rose from {e['initial']:.3f} to 2/h = {e['two_over_h']:.3f} "
+        f"and then stayed within {100 * e['plateau_rel_dev']:.1f}% of it",
+        e["rose"] and e["plateau_rel_dev"] < 0.05,
+    )
+    ctx.check(
+        f"the exact gradient flow from the same start kept sharpening, to "
+        f"{e['flow_final']:.3f} = {e['flow_over']:.2f}·(2/h): gradient descent left its flow",
+        e["flow_over"] > 1.1,
+    )
+    with ctx.figure(
+        "edge",
+        f"Edge of stability: sharpness λ_max(∇²L) along gradient descent (h = {h}) and along the "
+        "gradient flow from the same start (left), and their losses (right).",
+        ncols=2,
+        figsize=(11, 4.2),
+    ) as (fig, (a, b)):
+        a.plot(tr.t, tr.sharpness_gd, label="gradient descent")
+        a.plot(tr.t, tr.sharpness_flow, label="gradient flow")
+        a.axhline(2 / h, ls=":", color="k", label="2/h")
+        a.set_xlabel("t = k·h")
+        a.set_ylabel("λ_max")
+        a.legend(fontsize=8)
+        b.semilogy(tr.t, tr.loss_gd, label="gradient descent")
+        b.semilogy(tr.t, tr.loss_flow, label="gradient flow")
+        b.set_xlabel("t = k·h")
+        b.set_ylabel("loss")
+        b.legend(fontsize=8)
