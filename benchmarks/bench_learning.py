@@ -103,7 +103,7 @@ def main() -> None:
             ratio=t_st / t_peer,
             target="≤ 1.2x time",
         ),
-        row("compile, first call (steepest / peer)", first_st - t_st, "s"),
+        row("compile, first call, steepest", first_st - t_st, "s"),
         row("compile, first call, peer", first_peer - t_peer, "s"),
         row("sharpness tracker (20 Lanczos steps), per evaluation", per_eval * 1e3, "ms"),
         row("sharpness tracker, per evaluation, in GD steps", per_eval / per_step, "steps"),
