@@ -100,3 +100,22 @@ def test_progress_callback_sees_time_steps_and_energy(allen_cahn):
     t = [d["t"] for d in seen]
     assert t == sorted(t) and all(d["t1"] == T1 for d in seen)
     assert seen[-1]["F"] == pytest.approx(sol.energy[-1]) and seen[-1]["F"] < seen[0]["F"]
+
+
+def test_exponential_weights_are_accurate_across_scales():
+    """e^z, φ₁ = (e^z − 1)/z and φ₂ = (e^z − 1 − z)/z² for z from −1e3 to −1e-8 and 0, against
+    the quotients where they do not cancel (|z| ≥ 0.05) and 14-term Taylor series below."""
+    from math import factorial
+
+    from steepest.fields.schemes.exponential import phis
+
+    z = np.concatenate([-np.logspace(-8, 3, 300), [0.0]])
+    e, p1, p2 = (np.asarray(v) for v in phis(z))
+    series = lambda z, k0: sum(z**j / factorial(j + k0) for j in range(14))
+    big = np.abs(z) >= 0.05
+    zb = np.where(big, z, 1.0)
+    ref1 = np.where(big, np.expm1(zb) / zb, series(z, 1))
+    ref2 = np.where(big, (np.expm1(zb) - zb) / zb**2, series(z, 2))
+    np.testing.assert_allclose(e, np.exp(z), rtol=1e-15, atol=3e-16)
+    np.testing.assert_allclose(p1, ref1, rtol=1e-13)
+    np.testing.assert_allclose(p2, ref2, rtol=1e-13)
