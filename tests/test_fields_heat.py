@@ -118,3 +118,12 @@ def test_heat_expression_and_no_flux_field():
     assert "∂c/∂t = D∇²c, D = Mκ = 1" in flow.expression()
     with pytest.raises(st.ScenarioError, match="not a conservation law"):
         flow.flux(np.zeros(16))
+
+
+def test_three_dimensional_spectral_mode():
+    g = SpectralGrid((8, 10, 6), (2 * np.pi, 2 * np.pi, 3.0))
+    x, y, z = g.coordinates()
+    kz = 2 * np.pi / 3.0
+    c0 = np.cos(2 * x) * np.sin(3 * y + 0.2) * np.cos(kz * z)
+    sol = evolve(L2Flow(g, dirichlet(D)), c0, 0.4, dt=0.1, scheme="etd1", n_save=2)
+    np.testing.assert_allclose(sol.final, np.exp(-D * (13 + kz**2) * 0.4) * c0, atol=1e-12)
