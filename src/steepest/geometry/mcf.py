@@ -162,7 +162,6 @@ def mean_curvature_flow(
     frames, times, records = [], [], []
     stats: dict[str, Any] = {"solve_time_s": 0.0, "assembly_time_s": 0.0, "iterations": 0}
     status, message = "done", f"reached t1 = {t1:g}"
-    normals = _normals(X, F)
     energy_steps_ok = True
 
     # cMCF re-scales by s each step; Xᵏ/S (S = Π s) is the unnormalised flow, run with steps
@@ -179,11 +178,19 @@ def mean_curvature_flow(
 
     save(0, X)
     t_wall = time.perf_counter()
+    # the CSR slots of the diagonal, so that M + τL is filled in place each step
+    diag_slot = _diagonal_slots(asm)
+    geo = _face_geometry(X, F)
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
-        Mv = vertex_areas(mesh.with_vertices(X), kind=mass)
-        Lk = L0 if conformal else asm.laplacian(cotangents(mesh.with_vertices(X)))
-        A = (sp.diags(Mv) + step * Lk).tocsr()
+        cot, dbl, normals = geo
+        if mass == "barycentric":
+            Mv = np.bincount(F.ravel(), np.repeat(dbl / 6, 3), len(X))
+        else:
+            Mv = vertex_areas(mesh.with_vertices(X), kind=mass)
+        data = step * (L0.data if conformal else asm.laplacian(cot).data)
+        data[diag_slot] += Mv
+        A = sp.csr_matrix((data, asm.indices, asm.indptr), shape=asm.shape)
         t_asm = time.perf_counter()
         X_new, info = implicit_solve(A, Mv[:, None] * X, X, solver, rtol)
         stats["assembly_time_s"] += t_asm - t0
@@ -192,6 +199,7 @@ def mean_curvature_flow(
         if not np.all(np.isfinite(X_new)):
             status, message = "non-finite", f"the step to t = {k * step:.6g} was not finite"
             break
+        area_old = 0.5 * dbl.sum()
         if conformal:
             energy_steps_ok &= dirichlet(X_new) <= dirichlet(X) * (1 + ROUND_OFF)
             area_new = face_areas(X_new, F)
@@ -199,13 +207,12 @@ def mean_curvature_flow(
             s2 = A0 / area_new.sum()
             X_new = (X_new - c) * np.sqrt(s2)
             scale2[0] *= s2
-        else:
-            area_old, area_new = face_areas(X, F).sum(), face_areas(X_new, F).sum()
-            if area_new > area_old * (1 + ROUND_OFF):
-                energy_steps_ok = False
-        n_new = _normals(X_new, F)
-        flipped = np.einsum("ij,ij->i", n_new, normals) <= 0
-        if flipped.any() or np.min(face_areas(X_new, F)) <= 1e-14 * A0:
+        geo_new = _face_geometry(X_new, F)
+        area_new = 0.5 * geo_new[1].sum()
+        if not conformal and area_new > area_old * (1 + ROUND_OFF):
+            energy_steps_ok = False
+        flipped = np.einsum("ij,ij->i", geo_new[2], normals) <= 0
+        if flipped.any() or np.min(geo_new[1]) <= 2e-14 * A0:
             status = "singular"
             message = (
                 f"stopped at t = {(k - 1) * step:.6g}: {int(flipped.sum())} triangle(s) would "
@@ -214,10 +221,10 @@ def mean_curvature_flow(
             if (k - 1) not in save_at:
                 save(k - 1, X)
             break
-        X, normals = X_new, n_new
+        X, geo = X_new, geo_new
         if k in save_at:
             save(k, X)
-        if not conformal and records and face_areas(X, F).sum() < stop_area * A0:
+        if not conformal and records and area_new < stop_area * A0:
             if k not in save_at:
                 save(k, X)
             status = "stopped-before-extinction"
@@ -279,9 +286,33 @@ def mean_curvature_flow(
     return sol
 
 
-def _normals(X: np.ndarray, F: np.ndarray) -> np.ndarray:
-    a, b, c = X[F[:, 0]], X[F[:, 1]], X[F[:, 2]]
-    return np.cross(b - a, c - a)
+def _face_geometry(X: np.ndarray, F: np.ndarray):
+    """(cot of each corner, twice each face's area, face normals) from one gather of X[F].
+
+    cot θ_k = (a·b)/|a × b| with a, b the edges leaving corner k; |a × b| is twice the area
+    for every corner, so one cross product serves the cotangents, the masses and the normals.
+    """
+    P = X[F]
+    e01, e02, e12 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 0], P[:, 2] - P[:, 1]
+    n = np.cross(e01, e02)
+    dbl = np.sqrt(np.einsum("ij,ij->i", n, n))
+    dots = np.stack(
+        [
+            np.einsum("ij,ij->i", e01, e02),
+            -np.einsum("ij,ij->i", e01, e12),
+            np.einsum("ij,ij->i", e02, e12),
+        ],
+        axis=1,
+    )
+    return dots / dbl[:, None], dbl, n
+
+
+def _diagonal_slots(asm: CotanAssembler) -> np.ndarray:
+    """Index into the CSR data of each row's diagonal entry (every vertex has one)."""
+    rows = np.repeat(np.arange(asm.shape[0]), np.diff(asm.indptr))
+    slots = np.nonzero(asm.indices == rows)[0]
+    assert len(slots) == asm.shape[0]
+    return slots
 
 
 def _positive(v: Any, key: str) -> float:
