@@ -127,7 +127,7 @@ def test_fick_species_and_heat_together_conserve_and_balance_entropy():
         sol.sigma_field(3).sum() * g.cell_volume, sol.sigma_total[3], rtol=1e-12
     )
     # a second run with the same shapes reuses the compiled loop
-    seg = model._kernels["dp5"]["segment"]
+    seg = model._kernels["dopri5"]["segment"]
     before = seg._cache_size()
     solve_transport(model, {k: v * 1.1 for k, v in y0.items()}, 0.5, n_save=3, rtol=1e-6)
     assert seg._cache_size() == before == 1
@@ -175,3 +175,35 @@ def test_bad_input_names_the_key():
             make()
         assert err.value.key == key, (key, str(err.value))
         assert str(err.value).startswith(key)
+
+
+def test_runge_kutta_chebyshev_takes_stiff_rods_in_few_evaluations():
+    # k(T) = 0.5 + T on 128 cells: an explicit method is stable only for h ≲ 3.3/ρ, with
+    # ρ ≤ 4 k_max/dx² (Gershgorin), so DOPRI5 would need ≥ 6·t1·ρ/3.3 evaluations; RKC's
+    # s-stage steps are stable up to h·ρ ≈ 0.65 s², so its cost grows like √ρ instead
+    n, t1 = 128, 3.0
+    g = FiniteVolumeGrid((n,), (1.0,), boundary="no-flux")
+    model = Transport(g, conductivity=lambda T, c: 0.5 + T)
+    T0 = T0_ROD(g.axis_points(0))
+    sol = solve_transport(model, {"T": T0}, t1, n_save=16, method="rkc", rtol=1e-8)
+    rho = 4 * (0.5 + T0.max()) * n**2
+    assert sol.stats["rhs_evaluations"] < 0.1 * 6 * t1 * rho / 3.3
+    assert np.all(sol.sigma_min >= 0) and sol.face_sigma_min >= 0
+    gain = sol.entropy - sol.entropy[0]
+    assert np.abs(gain - sol.produced).max() < 1e-5 * gain[-1]
+    # conserved to round-off: each stage is an affine combination of conservative updates, and
+    # the ~50 stages of each step add their rounding
+    np.testing.assert_allclose(sol.content["heat"], sol.content["heat"][0], rtol=1e-11)
+    T_bar = quad(T0_ROD, 0, 1, epsabs=1e-14)[0]
+    dS = np.log(T_bar) - quad(lambda x: np.log(T0_ROD(x)), 0, 1, epsabs=1e-14)[0]
+    assert abs(sol.produced[-1] - dS) < 2.5e-5 * dS  # O(dx²): about 1.6e-5 of ΔS at 128 cells
+    # the linear mode decays at its discrete rate, to the second-order method's tolerance
+    lin = Transport(g, conductivity=0.7, heat_capacity=2.0)
+    mode = np.cos(np.pi * 3 * (np.arange(n) + 0.5) / n)
+    s = solve_transport(lin, {"T": 1 + 0.1 * mode}, 0.05, n_save=6, method="rkc", rtol=1e-9)
+    lam = (2 * n * np.sin(np.pi * 3 / (2 * n))) ** 2
+    amp = (s.fields["T"] - 1) @ mode / (mode @ mode)
+    # (errors are controlled relative to the field, T ≈ 1, over ~100 second-order steps)
+    np.testing.assert_allclose(amp, 0.1 * np.exp(-0.35 * lam * s.t), rtol=0, atol=2e-7)
+    with pytest.raises(ScenarioError, match="transport.method"):
+        solve_transport(lin, {"T": 1 + 0.1 * mode}, 0.05, method="rk4")

@@ -18,7 +18,7 @@ Two kinds. A **gradient flow** (a ``[functional]`` table)::
 and a **transport** run (a ``[transport]`` table: ``conductivity``, ``diffusivity`` — numbers or
 expressions of T and c —, ``heat_capacity``, ``k_B``, ``temperature``), whose ``[initial]``
 gives ``T`` and ``c`` (numbers or expressions of x, y, z) and whose ``[scheme]`` gives ``t1``,
-``rtol``, ``atol``, ``max_steps``.
+``rtol``, ``atol``, ``max_steps`` and ``method`` (``"dopri5"`` or ``"rkc"``).
 
 Every key is checked: an unknown key, a wrong type or a bad value is a one-sentence error naming
 the key. A gradient flow streams into ``DIR/fields.zarr`` with checkpoints
@@ -98,6 +98,7 @@ TABLES: dict[str, dict[str, str]] = {
         "check_energy": "bool",
         "tol": "float",
         "max_iter": "int",
+        "method": "str",
     },
     "initial": {
         "kind": "str",
@@ -130,7 +131,7 @@ TABLES: dict[str, dict[str, str]] = {
         "temperature": "float",
     },
 }
-TRANSPORT_SCHEME = ("t1", "rtol", "atol", "max_steps")
+TRANSPORT_SCHEME = ("t1", "rtol", "atol", "max_steps", "method")
 PFHUB_F0 = (319.03, 319.25)  #: the published range of F(0) for PFHub 1a (pfhub-benchmark-1)
 
 
@@ -176,6 +177,12 @@ def validate(data: Mapping[str, Any]) -> dict[str, Any]:
                 "([functional], [flow]); remove one.",
                 key="transport",
             )
+    elif "method" in data.get("scheme", {}):
+        raise ScenarioError(
+            "scheme.method: only a transport run takes a method (dopri5 or rkc); a gradient flow "
+            "chooses its scheme with scheme.kind.",
+            key="scheme.method",
+        )
     elif "functional" not in data:
         raise ScenarioError(
             'functional: a [field] scenario needs a [functional] table (e.g. kind = "pfhub1") '
@@ -604,7 +611,7 @@ def _run_transport(data, out: Path, plot: bool, t_start: float, console) -> int:
     )
     sol = solve_transport(
         model, y0, sc["t1"], n_save=o.get("n_save"), save_every=o.get("every"),
-        **{k: sc[k] for k in ("rtol", "atol", "max_steps") if k in sc},
+        **{k: sc[k] for k in ("rtol", "atol", "max_steps", "method") if k in sc},
     )  # fmt: skip
     ds = sol.to_xarray()
     name = "solution.zarr" if o.get("format") == "zarr" else "solution.nc"
@@ -790,7 +797,7 @@ class FieldSweepRunner:
             model, y0 = model
             s = solve_transport(
                 model, y0, sc["t1"], n_save=o.get("n_save"), save_every=o.get("every"),
-                **{k: sc[k] for k in ("rtol", "atol", "max_steps") if k in sc},
+                **{k: sc[k] for k in ("rtol", "atol", "max_steps", "method") if k in sc},
             )  # fmt: skip
             res = {
                 "entropy_final": np.asarray(s.entropy[-1]),
