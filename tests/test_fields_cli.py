@@ -111,6 +111,7 @@ expression = "cos(2*pi*x)"
         ({"field": 'boundary = "sticky"'}, "field.boundary: unknown boundary"),
         ({"scheme": 'kind = "leapfrog"'}, "scheme.kind: unknown scheme"),
         ({"top": "colour = 1"}, "colour: unknown key"),
+        ({"scheme": 'method = "rkc"'}, "scheme.method: only a transport run takes a method"),
     ],
 )
 def test_bad_keys_are_named(tmp_path, change, key):
