@@ -241,3 +241,20 @@ def test_sigkill_then_steepest_resume_gives_the_uninterrupted_result(tmp_path):
     stored = np.asarray(ds["c"])
     k = [list(ref.t).index(t) for t in np.asarray(ds["field_time"])]
     assert np.abs(stored - ref.fields[k]).max() <= 1e-12
+
+
+def test_checkpoints_by_wall_time(ch, reference, tmp_path):
+    flow, c0 = ch
+    # due after every segment (a tiny interval) or never (a huge one): besides the checkpoints
+    # at t = 0 and at the end, one per segment or none
+    for seconds, per_segment in ((1e-9, True), (1e9, False)):
+        out = tmp_path / f"s{seconds:g}"
+        seen = []
+        sol = R.stream(
+            flow, c0, 20.0, out=out, checkpoint_seconds=seconds, progress=seen.append, **KW
+        )
+        np.testing.assert_array_equal(sol.final, reference.final)
+        segments = len(seen)  # the progress callback runs after every segment
+        checkpoints = sum(r[1] == "checkpoint" for r in _log(out))
+        assert segments == len(reference.t) - 1  # one compiled segment per save interval here
+        assert checkpoints == 2 + (segments if per_segment else 0)
