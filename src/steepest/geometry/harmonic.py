@@ -287,7 +287,7 @@ def harmonic_map_flow(
     per = bool(domain.periodic)
     degs = (
         np.array([degree(f, faces, periodic=per) for f in frames])
-        if keep_frames
+        if frames is not None
         else np.array([degree(U0, faces, periodic=per)] * len(t))
     )
     diagnostics = {
@@ -331,10 +331,10 @@ def harmonic_map_flow(
             "nodes": int(np.prod(domain.shape)),
         },
         settings=dict(t1=t1, step=step, theta=theta, n_save=n_save, tol=tol, cg_rtol=cg_rtol),
-        final=(frames[-1] if keep_frames else np.asarray(out["u"][last])),
+        final=(frames[-1] if frames is not None else np.asarray(out["u"][last])),
         extra=(
             {"faces": faces, "xy": domain.mesh.vertices[:, :2]}
-            if faces is not None
+            if isinstance(domain, MapMesh)
             else {"h": domain.h, "periodic": per}
         ),
     )

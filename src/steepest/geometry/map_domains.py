@@ -19,7 +19,7 @@ projecting onto the sphere is then a contraction for E; Bartels, Math. Comp. 74 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -161,6 +161,8 @@ class MapMesh:
     """A triangle mesh as the domain: cotangent weights, barycentric masses, boundary fixed."""
 
     mesh: Any  # TriMesh
+    weights: np.ndarray = field(init=False, repr=False)  # cotangent weight of each edge
+    mass: np.ndarray = field(init=False, repr=False)  # barycentric vertex areas
 
     def __post_init__(self):
         from .cotan import edge_weights, vertex_areas

@@ -188,7 +188,7 @@ def mean_curvature_flow(
             Mv = np.bincount(F.ravel(), np.repeat(dbl / 6, 3), len(X))
         else:
             Mv = vertex_areas(mesh.with_vertices(X), kind=mass)
-        data = step * (L0.data if conformal else asm.laplacian(cot).data)
+        data = step * (asm.laplacian(cot).data if L0 is None else L0.data)
         data[diag_slot] += Mv
         A = sp.csr_matrix((data, asm.indices, asm.indptr), shape=asm.shape)
         t_asm = time.perf_counter()

@@ -135,7 +135,7 @@ def _build_shape(flow: str, shape: dict[str, Any]):
     from . import curves, meshes
     from . import sphere_maps as sm
 
-    kind = shape.get("kind")
+    kind = str(shape.get("kind"))
     p = {k: v for k, v in shape.items() if k not in ("kind", "u0")}
     if flow == "curve-shortening":
         return (
