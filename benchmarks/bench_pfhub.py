@@ -224,9 +224,11 @@ def main() -> None:
             ),  # fmt: skip
             row(f"{n}² steepest steps (+rejected)", s["steps"], f"(+{s['rejected']})"),
             row(f"{n}² steepest peak RSS", s["peak_mib"], "MiB"),
-            row(f"{n}² steepest F(0)", s["F"][0], "", target="[319.03, 319.25]"),
-            row(f"{n}² steepest F({t_first:g})", F_at[0], ""),
-            row(f"{n}² steepest F({t1:g})", F_at[1], ""),
+            row(
+                f"{n}² steepest F(0)", s["F"][0], "", target=f"{s['F'][0]:.3f} in [319.03, 319.25]"
+            ),  # fmt: skip
+            row(f"{n}² steepest F({t_first:g})", F_at[0], "", target=f"{F_at[0]:.3f}"),
+            row(f"{n}² steepest F({t1:g})", F_at[1], "", target=f"{F_at[1]:.3f}"),
             row(
                 f"{n}² mass drift, F monotone",
                 s["mass_drift"],
@@ -280,16 +282,17 @@ def main() -> None:
                 ),  # fmt: skip
                 row(f"{n}² py-pde peak RSS", s["peak_mib"], "MiB", "py-pde", p["peak_mib"]),
                 row(
-                    f"{n}² py-pde F(0), F({min(t_first, pt1 / 2):g})",
+                    f"{n}² py-pde F({min(t_first, pt1 / 2):g})",
                     F_at[0],
                     "",
                     "py-pde",
                     p["F_first"],
-                    target=f"F(0) = {p['F0']:.2f}",
+                    target=f"{p['F_first']:.3f}; its F(0) = {p['F0']:.3f}",
                 ),  # fmt: skip
             ]
             if pt1 >= t1:
-                rows.append(row(f"{n}² py-pde F({t1:g})", F_at[1], "", "py-pde", p["F_end"]))
+                rows.append(row(f"{n}² py-pde F({t1:g})", F_at[1], "", "py-pde", p["F_end"],
+                                target=f"{p['F_end']:.3f}"))  # fmt: skip
     print_table(rows)
     if a.json:
         emit_json(rows)
