@@ -123,6 +123,14 @@ def test_starts_are_split_between_chunks(tmp_path):
     assert counter["n"] == before
 
 
+def test_a_grid_that_changes_the_number_of_starts_fails_its_runs_with_a_reason(tmp_path):
+    base = {**BASE, "initial": {"random": {"n": 4, "seed": 0}}}
+    ds = sweep(base, {"initial.random.n": [4, 6]}, out=tmp_path / "s")
+    assert np.asarray(ds.run_status).tolist() == [1, 2]
+    msg = str(ds.error.sel({"initial.random.n": 6}).item())
+    assert "number of starts" in msg and "unexpected" not in msg, msg
+
+
 def test_default_sample_chunks_are_equal():
     # 100,000 starts: two chunks of 50,000 (not 65,536 + 34,464), one kernel for both
     assert layout((1,), 100_000).sample_chunk == 50_000
@@ -186,6 +194,10 @@ def test_cli_sweep(tmp_path):
 def test_unknown_grid_key_is_refused(tmp_path):
     with pytest.raises(ScenarioError, match=r"grid.integrate.stpe: .*did you mean integrate.step"):
         sweep(BASE, {"integrate.stpe": [0.1]}, out=tmp_path / "s")
+    try:
+        sweep(BASE, {"integrate.stpe": [0.1]}, out=tmp_path / "s")
+    except ScenarioError as err:
+        assert str(err).count("integrate.stpe:") == 1, str(err)  # the key is named once
     assert not (tmp_path / "s").exists()
     r = CliRunner().invoke(
         app, ["sweep", "examples/muller-brown.toml", "--grid", "metric.knd=euclidean",

@@ -78,7 +78,10 @@ def _check_keys(runner: Any, base: dict, grid: dict[str, list[Any]]) -> None:
             runner.validate(point_data(base, {key: values[:1]}, (0,)))
         except ScenarioError as err:
             if "unknown key" in str(err) or err.key == key.split(".")[0]:
-                raise ScenarioError(f"grid.{key}: {err}", key=key) from None
+                msg = str(err)
+                if msg.startswith(f"{key}: "):  # the scenario's message already names the key
+                    msg = msg[len(key) + 2 :]
+                raise ScenarioError(f"grid.{key}: {msg}", key=key) from None
 
 
 def _first_valid(runner: Any, base: dict, grid: dict, shape: tuple[int, ...]):
@@ -224,6 +227,13 @@ def run_chunk(shared: tuple[str, dict[str, Any]], cid: int) -> dict[str, Any]:
         local = tuple(i - r.start for i, r in zip(idx, region, strict=True))
         try:
             data = point_data(spec["scenario"], grid, idx)
+            if samples is not None and runner.n_samples(data) != lay.n_samples:
+                raise ScenarioError(
+                    f"this grid point has {runner.n_samples(data)} starts, the sweep "
+                    f"{lay.n_samples}; the number of starts must not change across the grid, "
+                    "so sweep keys that keep it.",
+                    key="initial",
+                )
             if samples is None:
                 arrays = runner.run(data, samples)
             else:  # the last slice of starts is padded to the chunk size: no new kernel for it
@@ -267,9 +277,11 @@ def _place(bufs: dict[str, np.ndarray], arrays: dict[str, Any], local: tuple[int
     for name, buf in bufs.items():
         a = np.asarray(arrays[name])
         if a.shape != buf.shape[len(local) :]:
-            raise ValueError(
-                f"{name}: the run returned shape {a.shape}, the sweep stores "
-                f"{buf.shape[len(local) :]} (the number of starts must not change across the grid)"
+            raise ScenarioError(
+                f"{name}: this grid point's run returned shape {a.shape}, the sweep stores "
+                f"{buf.shape[len(local) :]}; the number of starts (and the shape of every "
+                "result) must not change across the grid, so sweep keys that keep it.",
+                key=name,
             )
         buf[local] = a
 
