@@ -31,7 +31,13 @@ from .grids import Grid as Grid
 from .grids import SpectralGrid as SpectralGrid
 from .grids import make_grid as make_grid
 from .operators import flux as flux
+from .run import open_run as open_run
+from .run import resume as resume
+from .run import stream as stream
 from .schemes import SCHEMES as SCHEMES
 from .solution import FieldSolution as FieldSolution
 from .stepping import Integrator as Integrator
 from .stepping import StepControl as StepControl
+from .transport import Transport as Transport
+from .transport import TransportSolution as TransportSolution
+from .transport import solve_transport as solve_transport
