@@ -32,6 +32,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from _common import emit_json, jax_header, print_table, row
 
 import steepest as st
 from steepest.geometry import meshes
@@ -163,10 +164,36 @@ def harmonic_bench(n: int, n_steps: int, tau: float = 1e-3):
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     only = argv[argv.index("--only") + 1] if "--only" in argv else None
+    print(*jax_header(), sep="\n")
+    rows = []
     if only != "harmonic":
-        _print_mcf(mcf_bench(20_000 if quick else 100_000, 20 if quick else 100))
+        m = mcf_bench(20_000 if quick else 100_000, 20 if quick else 100)
+        _print_mcf(m)
+        rows += [
+            row(
+                f"MCF of a {m['vertices']}-vertex sphere, {m['steps']} implicit steps",
+                m["steepest_s"],
+                "s",
+                peer=m["peer"],
+                peer_value=m["peer_s"],
+                ratio=m["ratio"],
+                target="≤ 1.5x time",
+            ),
+            row("MCF: time in the sparse solves", m["steepest_solve_s"], "s"),
+        ]
     if only != "mcf":
-        _print_harmonic(harmonic_bench(128 if quick else 512, 100 if quick else 1000))
+        h = harmonic_bench(128 if quick else 512, 100 if quick else 1000)
+        _print_harmonic(h)
+        rows += [
+            row(f"harmonic map flow {h['grid']}, {h['steps']} steps", h["steps_per_s"], "steps/s"),
+            row(
+                "harmonic map flow: time in the DST solves / total",
+                h["dst_solve_s"] / h["wall_s"],
+                "fraction",
+            ),  # fmt: skip
+        ]
+    print_table(rows)
+    emit_json(rows)
 
 
 def _print_mcf(m):

@@ -9,9 +9,10 @@ largest force (per atom for atoms) on every moving image, the climbing image inc
     images (endpoints included), ends polished to the minima by Newton first. The path passes
     the intermediate minimum C, so it has two saddles; the climbing image climbs the higher
     one, (−0.822, 0.624) at V ≈ −40.66, and the barrier is V(saddle) − V(A) ≈ 106.03.
-    steepest: ``st.paths.neb`` on ``st.potentials.get("muller-brown")`` (JAX), optimizers ODE12r with the
-    spring chain preconditioned (the default), FIRE (Bitzek et al., Phys. Rev. Lett. 97 (2006)
-    170201) and L-BFGS; the table takes the one with the fewest force calls (and the fastest), its default spring,
+    steepest: ``st.paths.neb`` on ``st.potentials.get("muller-brown")`` (JAX), optimizers
+    ODE12r with the spring chain preconditioned (the default), FIRE (Bitzek et al., Phys. Rev.
+    Lett. 97 (2006) 170201) and L-BFGS; the table takes the one with the fewest force calls
+    (and the fastest), its default spring,
     ``polish_endpoints=False`` (the ends are already minima) and ``verify=False`` (ASE does no
     such check); force calls = ``Path.force_calls``, single-image energy-and-gradient
     evaluations (the Newton refinement of the saddle uses autodiff Hessians, counted apart).

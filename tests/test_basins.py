@@ -18,6 +18,22 @@ def test_double_well_halves_and_separatrix():
     assert np.all(np.abs(bm.boundary_points()[:, 0]) <= dx / 2 + 1e-12)
 
 
+def test_starts_that_do_not_converge_by_t1_get_their_own_label():
+    """On (x² − 1)² + y² the slow direction is y (rate 2): |∇V| < 1e-7 needs |y| e^{−2t} ≲ 5e-8,
+    so by t1 = 8 the rows far from the axis have not converged; they are labelled and counted,
+    not assigned to a basin."""
+    from steepest.landscape.basins import UNCONVERGED
+
+    bm = basins(st.potentials.get("double-well"), resolution=40, t1=8.0)
+    L = np.asarray(bm.labels)
+    assert bm.unconverged == np.sum(L == UNCONVERGED) and 0 < bm.unconverged < L.size
+    assert bm.fractions.sum() + bm.unconverged / L.size == pytest.approx(1.0)
+    Y = np.broadcast_to(np.abs(bm.y)[:, None], L.shape)
+    assert Y[L == UNCONVERGED].min() > Y[L >= 0].min()
+    assert Y[L == UNCONVERGED].mean() > Y[L >= 0].mean()
+    np.testing.assert_allclose(np.abs(bm.minima), [[1.0, 0.0], [1.0, 0.0]], atol=1e-10)
+
+
 def test_starts_on_a_stable_manifold_are_counted_not_assigned():
     """With an odd grid, the column x = 0 lies on the saddle's stable manifold."""
     bm = basins(st.potentials.get("double-well"), resolution=41)
@@ -67,11 +83,16 @@ def test_bad_input(kwargs, match):
         basins(**kwargs)
 
 
-def test_every_separatrix_lies_on_a_stable_manifold():
-    """Basin boundaries of Müller–Brown are the stable manifolds of its two saddles."""
+@pytest.mark.parametrize(
+    "name",
+    ["himmelblau", pytest.param("muller-brown", marks=pytest.mark.slow)],  # MB: stiff, 80 s
+)
+def test_every_separatrix_lies_on_a_stable_manifold(name):
+    """Basin boundaries are the stable manifolds of the saddles (Himmelblau: four saddles whose
+    stable manifolds run from the maximum out of the box; Müller–Brown: two saddles)."""
     from scipy.spatial import cKDTree
 
-    V = st.potentials.get("muller-brown")
+    V = st.potentials.get(name)
     cps = st.landscape.critical_points(V)
     stable = np.concatenate(
         [b.points for s in cps.saddles for b in st.landscape.manifolds(V, s).stable]

@@ -177,6 +177,26 @@ def test_bad_input():
         critical_points(V, tol=-1.0)
 
 
+def test_a_bare_function_or_a_vector_valued_v_is_refused():
+    from steepest.landscape import basins, disconnectivity, manifolds
+
+    def f(x):
+        return (x[0] ** 2 - 1) ** 2 + x[1] ** 2
+
+    for call in (
+        lambda: critical_points(f),
+        lambda: classify(f, [1.0, 0.0]),
+        lambda: disconnectivity(f),
+        lambda: basins(f),
+        lambda: manifolds(f, [0.0, 0.0]),
+    ):
+        with pytest.raises(st.ScenarioError, match="steepest.Potential") as err:
+            call()
+        assert err.value.key == "V"
+    with pytest.raises(st.ScenarioError, match="scalar"):  # V: R² → R², not an energy
+        st.Potential(lambda x: x**2, dim=2)
+
+
 def test_nan_starts_are_skipped():
     # log x is NaN on the left half of the box; the one critical point, (1, ½), is still found
     V = st.Potential.from_expression("log(x) - x + (y - 0.5)**2", bounds=[(-1, 2), (-1, 1)])

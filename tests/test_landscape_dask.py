@@ -139,7 +139,7 @@ def test_store_with_other_settings_is_refused_and_foreign_data_kept(tmp_path):
 def test_bad_scheduler_address_is_one_clear_error(monkeypatch):
     from steepest.parallel import dask as pdask
 
-    monkeypatch.setattr(pdask, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(pdask, "CONNECT_TIMEOUT", 1.0)
     with pytest.raises(st.ScenarioError, match="could not reach a Dask scheduler"):
         basins(st.potentials.get("double-well"), resolution=10, client="tcp://127.0.0.1:9")
     with pytest.raises(st.ScenarioError, match="client"):

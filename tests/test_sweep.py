@@ -151,7 +151,7 @@ def test_killed_sweep_resumes_with_the_missing_chunks_only(tmp_path):
     scenario.write_text(
         'title = "slow"\n[energy]\nname = "double-well"\n'
         "[initial]\npoints = [[0.4, 0.3], [-1.7, -0.2]]\n"
-        '[integrate]\nmethod = "rk4"\nt1 = 20.0\nstep = 2e-5\n'
+        '[integrate]\nmethod = "rk4"\nt1 = 20.0\nstep = 5e-5\n'
     )
     grid = ["energy.params.a=0.8:1.6:8"]
     out = tmp_path / "killed"
@@ -222,15 +222,38 @@ def test_bad_grids_are_refused(grid, match, tmp_path):
         sweep(BASE, grid, out=tmp_path / "s")
 
 
-def test_scheduler_that_does_not_answer_fails_fast(tmp_path):
-    t0 = time.monotonic()
-    r = CliRunner().invoke(
-        app,
-        ["sweep", "examples/muller-brown.toml", "--grid", "integrate.step=1e-4,2e-4",
-         "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "s")],
-    )  # fmt: skip
-    assert time.monotonic() - t0 < 15
-    assert r.exit_code == 2 and "could not reach a Dask scheduler" in r.output
+@pytest.mark.parametrize("silent", [False, True], ids=["refused", "silent"])
+def test_scheduler_that_does_not_answer_fails_fast(tmp_path, silent):
+    import socket
+
+    with socket.socket() as sock:
+        if silent:  # accepts the TCP connection (the kernel's backlog) and never says a word
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(8)
+            address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+        else:  # nothing listens on the discard port: the connection is refused
+            address = "tcp://127.0.0.1:9"
+        t0 = time.monotonic()
+        r = CliRunner().invoke(
+            app,
+            ["sweep", "examples/muller-brown.toml", "--grid", "integrate.step=1e-4,2e-4",
+             "--scheduler", address, "--out", str(tmp_path / "s")],
+        )  # fmt: skip
+        assert time.monotonic() - t0 < 10
+    assert r.exit_code == 2 and "could not reach a Dask scheduler" in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_progress_counts_each_chunk_s_own_starts(tmp_path):
+    from steepest.parallel.sweeps import MARKS, read_manifest, trajectories
+
+    base = {**BASE, "initial": {"random": {"n": 10, "seed": 3}}}
+    out = tmp_path / "s"
+    sweep(base, {"integrate.step": [0.01, 0.02]}, out=out, chunk_samples=3, chunk_runs=1)
+    spec = read_manifest(out)
+    records = [json.loads(p.read_text()) for p in sorted((out / MARKS).glob("*.json"))]
+    assert len(records) == 8  # 2 steps x 4 slices of starts (3, 3, 3, 1)
+    assert sum(trajectories(r, spec) for r in records) == 2 * 10
 
 
 def test_directory_with_another_sweep_is_refused_unless_overwrite(tmp_path):

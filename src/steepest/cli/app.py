@@ -325,9 +325,7 @@ RUNNERS = {
 #: typer at module level, so that ``steepest --help`` and cold starts stay fast.
 COMMAND_MODULES = (
     "steepest.cli.path",
-    "steepest.cli.fields",
     "steepest.cli.learn",
-    "steepest.cli.geometry",
     "steepest.cli.sweep",
     "steepest.cli.tour",
 )
@@ -383,11 +381,11 @@ def resume(
 
 def _register_commands() -> None:
     import importlib
-    import importlib.util
 
+    # field and geometry scenarios need no command of their own: `steepest run` dispatches on a
+    # scenario's top-level table (_runner_for)
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(app)
+        importlib.import_module(name).register(app)
 
 
 _register_commands()

@@ -35,7 +35,7 @@ def learn(
         fail(f"scenario: cannot read {str(scenario)!r} as TOML ({err}).")
     if "learning" not in data:
         fail(
-            f"scenario: {scenario.name} has no \\[learning] table; steepest learn runs learning "
+            f"scenario: {scenario.name} has no [learning] table; steepest learn runs learning "
             "scenarios (use steepest run for the others)."
         )
     import steepest as st

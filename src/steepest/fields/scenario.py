@@ -41,14 +41,6 @@ import numpy as np
 from .._core.errors import ConvergenceError, FlowDiverged, ScenarioError
 from ..scenario.schema import _describe, _type_ok, check_keys, read, set_override
 
-
-def escape(text: str) -> str:
-    """Text printed through rich verbatim ("[scheme]" is not a style tag)."""
-    from rich.markup import escape as _escape
-
-    return _escape(text)
-
-
 #: key → type (``"number|str"`` etc. accept either)
 TABLES: dict[str, dict[str, str]] = {
     "": {
@@ -689,7 +681,7 @@ def run_cli(path: Path, *, out: Path | None, set_: list[str], t1: float | None, 
             sol, code = err.result, 1
         return _finish_flow(data, flow, sol, out_dir, code, plot, t_start, console)
     except ScenarioError as err:
-        fail(escape(str(err)))
+        fail(str(err))
 
 
 def resume_cli(directory: Path) -> int:
@@ -726,7 +718,7 @@ def resume_cli(directory: Path) -> int:
         plot = bool(data.get("output", {}).get("plot", True))
         return _finish_flow(data, flow, sol, Path(directory), code, plot, t_start, console)
     except ScenarioError as err:
-        fail(escape(str(err)))
+        fail(str(err))
 
 
 # -- sweeps ----------------------------------------------------------------------------------------

@@ -295,12 +295,23 @@ def discrete_ricci_flow(
                 d -= d.mean()
             e0 = full_energy(u, un)
             slope = float(g @ d)
+            # near the solution the predicted decrease falls below the round-off of E itself,
+            # and Armijo on E alone would halve good Newton steps; there a step is accepted when
+            # it lowers the residual instead
+            roundoff = 64 * np.finfo(float).eps * max(abs(e0), 1.0)
+            g_norm = float(np.max(np.abs(g)))
             s = 1.0
             while s > 1e-12:
                 v = u.copy()
                 v[idx] += s * d
                 if full_energy(v, un) <= e0 + 1e-4 * s * slope:
                     break
+                if -s * slope <= roundoff:
+                    gv = (met.curvature(v) - Kt)[idx]
+                    if step is not None:
+                        gv = gv + (v - un)[idx] / step
+                    if float(np.max(np.abs(gv))) < g_norm:
+                        break
                 s *= 0.5
             u = v
             if step is None or np.max(np.abs(g)) < tol:

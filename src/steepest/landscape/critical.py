@@ -52,6 +52,17 @@ DEGENERATE_RTOL, KANTOROVICH_H = 1e-8, 0.05
 _EPS = float(np.finfo(np.float64).eps)
 
 
+def require_potential(V: Any, where: str) -> None:
+    """Refuse anything but a :class:`Potential` with one sentence (a bare function would
+    otherwise fail deep inside, on an attribute it lacks)."""
+    if not isinstance(V, Potential):
+        raise ScenarioError(
+            f"{where}: V must be a steepest.Potential, got {type(V).__name__}; wrap a function "
+            "as st.Potential(f, dim=n, bounds=...) or use st.potentials.get(name).",
+            key="V",
+        )
+
+
 def _gn_step(g: jax.Array, H: jax.Array, radius: jax.Array) -> tuple[jax.Array, jax.Array]:
     """The trust-region Gauss–Newton step for ∇V = 0: s = −(H² + μ)⁻¹Hg, |s| ≤ radius.
 
@@ -369,6 +380,7 @@ def critical_points(
         >>> pts.counts
         {'minimum': 4, 'saddle': 4, 'maximum': 1, 'degenerate': 0}
     """
+    require_potential(V, "critical_points")
     box = _check_bounds(bounds, V.dim) or V.plot_bounds
     tol = _check_options(V, tol, metric, max_iter)
     if n_starts is None:
@@ -431,6 +443,7 @@ def classify(
         ScenarioError: ``x`` does not have V's dimension.
         ConvergenceError: Newton does not reach |∇V| ≤ tol (the message says how far it got).
     """
+    require_potential(V, "classify")
     try:
         x0 = np.asarray(x, dtype=float)
     except (TypeError, ValueError):

@@ -143,9 +143,10 @@ def disconnectivity(
         points: the critical points (default: :func:`critical_points` of V with ``**kw``).
         tol: how close (relative to the box) a manifold's end point must be to a minimum.
     """
-    from .critical import critical_points
+    from .critical import critical_points, require_potential
     from .manifolds import manifolds
 
+    require_potential(V, "disconnectivity")
     cps = critical_points(V, **kw) if points is None else list(points)
     minima = [p for p in cps if p.kind == "minimum"]
     saddles = [p for p in cps if p.kind == "saddle" and p.index == 1]

@@ -8,7 +8,46 @@ from typing import Any
 
 from .._core.errors import ScenarioError
 
-CONNECT_TIMEOUT = "10s"  #: how long to wait for a scheduler named by its address
+CONNECT_TIMEOUT = 6.0  #: seconds to wait for a scheduler named by its address to answer
+
+
+def _probe(address: str, seconds: float) -> None:
+    """Ask the scheduler at ``address`` who it is, within ``seconds``, or raise TimeoutError or
+    OSError. ``distributed.Client`` itself waits forever on a server that accepts the TCP
+    connection and never answers (its handshake read has no deadline), so the address is
+    probed first, by one ``identity`` message under ``asyncio.wait_for`` in a thread of its own
+    (the caller may be inside a running event loop, as in Jupyter)."""
+    import asyncio
+    import threading
+
+    async def ask() -> None:
+        from distributed.comm import connect
+
+        comm = await connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity"})
+            await comm.read()
+        finally:
+            comm.abort()
+
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(ask(), seconds))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = e
+
+    th = threading.Thread(target=run, name="steepest-probe-scheduler", daemon=True)
+    th.start()
+    th.join(seconds + 2.0)
+    if th.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    err = outcome.get("error")
+    if isinstance(err, asyncio.TimeoutError | TimeoutError):
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if err is not None:
+        raise OSError(str(err) or type(err).__name__)
 
 
 def resolve_client(client: Any) -> Any:
@@ -26,9 +65,10 @@ def resolve_client(client: Any) -> Any:
         return client
     if isinstance(client, str):
         try:
+            _probe(client, CONNECT_TIMEOUT)
             # not the process-wide default: xarray and dask.array in this process stay as they were
-            return Client(client, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as e:
+            return Client(client, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:
             raise ScenarioError(
                 f"client: could not reach a Dask scheduler at {client!r} ({e}); check the "
                 "address (e.g. tcp://host:8786) or leave it out to run in-process.",

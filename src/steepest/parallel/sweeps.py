@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.errors import ScenarioError
+from .._core.errors import ScenarioError, SteepestError
 from .dask import client_for
 from .grid import Layout, check_grid, label, layout
 from .runners import Output, failure_message, runner_for
@@ -393,20 +393,27 @@ def pending(out: str | os.PathLike) -> int:
 def _drive(out: Path, spec: dict[str, Any], client: Any, progress: bool):
     n = spec["layout"]["n_chunks"]
     todo = sorted(set(range(n)) - _done(out, n))
-    runs_per_chunk = spec["layout"]["n_samples"] or 1
     lost: list[str] = []
     if todo:
         with _cluster(client) as cl, _Progress(progress, n, n - len(todo), cl) as bar:
             for rec in _chunk_records(out, spec, todo, cl, lost):
-                bar.advance(rec["runs"] * runs_per_chunk, rec["status"] == "failed")
+                bar.advance(trajectories(rec, spec), rec["status"] == "failed")
         if lost:
-            from .._core.errors import SteepestError
-
             raise SteepestError(
                 f"sweep: {len(lost)} chunk(s) could not be stored ({lost[0]}); the others are in "
                 f"{out}; `steepest resume {out}` retries the missing ones."
             )
     return open_sweep(out)
+
+
+def trajectories(record: dict[str, Any], spec: dict[str, Any]) -> int:
+    """How many trajectories a chunk's record stands for: its grid points times the starts in
+    its own slice of starts (not the sweep's total, which a chunk holds only when starts are not
+    split)."""
+    if record.get("samples") is not None:
+        a, b = record["samples"]
+        return int(record["runs"]) * (b - a)
+    return int(record["runs"]) * (spec["layout"]["n_samples"] or 1)
 
 
 def _chunk_records(out: Path, spec: dict, todo: list[int], client: Any, lost: list[str]):
@@ -607,7 +614,7 @@ def resume_cli(directory: Path) -> int:
         left = pending(directory)
         client = "local" if left >= 4 else None
         ds = resume(directory, client=client, progress=True)
-    except ScenarioError as err:
+    except SteepestError as err:  # a bad directory, or chunks that could not be stored
         fail(str(err))
     print(summary_line(directory, ds))
     return 0 if ds.attrs["chunks_with_failures"] == 0 else 1
