@@ -8,7 +8,7 @@ What it measures (one run, every number printed):
     The two stores must agree exactly.
   * Dask's overhead per chunk: a sweep of 64 trivial runs (one start, one step), one run per
     chunk, on the cluster against in-process; (wall_cluster − wall_in_process) / 64.
-  * The driver's memory as the sweep grows: peak RSS of the driver process after sweeps of 64,
+  * The driver's memory as the sweep grows: resident memory (RSS) of the driver process after sweeps of 64,
     256 and 1024 runs on the cluster (the driver holds only chunk bookkeeping: it must stay flat).
   * A 64-point Cahn–Hilliard sweep at 128² (mobility × initial amplitude), when field scenarios
     can be swept (``steepest.fields.scenario.sweep_runner``): runs/s in-process and on the cluster.
@@ -104,11 +104,11 @@ def main() -> None:
             g = {"integrate.step": list(np.linspace(0.005, 0.01, n))}
             st.parallel.sweep(tiny, g, out=tmp / f"grow-{n}", client=client, chunk_runs=8)
             rss.append(_rss_mb())
-            print(f"driver peak RSS after a {n}-run sweep: {rss[-1]:.0f} MB")
+            print(f"driver RSS after a {n}-run sweep: {rss[-1]:.0f} MB")
         growth = rss[-1] - rss[0]
         rows.append(
             row(
-                f"driver peak RSS, {sizes[0]} -> {sizes[-1]} runs",
+                f"driver RSS, {sizes[0]} -> {sizes[-1]} runs",
                 rss[-1],
                 "MB",
                 target=f"flat (grew {growth:.0f} MB)",
