@@ -8,8 +8,9 @@ What it measures (one run, every number printed):
     The two stores must agree exactly.
   * Dask's overhead per chunk: a sweep of 64 trivial runs (one start, one step), one run per
     chunk, on the cluster against in-process; (wall_cluster − wall_in_process) / 64.
-  * The driver's memory as the sweep grows: resident memory (RSS) of the driver process after sweeps of 64,
-    256 and 1024 runs on the cluster (the driver holds only chunk bookkeeping: it must stay flat).
+  * The driver's memory as the sweep grows: resident memory (RSS) of the driver process after
+    sweeps of 64, 256 and 1024 runs on the cluster (the driver holds only chunk bookkeeping: it
+    must stay flat).
   * A 64-point Cahn–Hilliard sweep at 128² (mobility × initial amplitude), when field scenarios
     can be swept (``steepest.fields.scenario.sweep_runner``): runs/s in-process and on the cluster.
 

@@ -185,3 +185,32 @@ def test_bad_input():
         st.learning.gradient_descent(V, 0.01, 10, theta0=[1.0, 1.0, 1.0], every=3)
     with pytest.raises(st.ScenarioError, match="optimizer: expected an optax"):
         st.learning.run_optax(V, "adam", 10, theta0=[1.0, 1.0, 1.0])
+
+
+def test_a_stiff_quadratic_gets_the_stiff_advice_and_its_rates():
+    """diag(1, 1e4): κ = 1e4 > 10³ is stiff. GD's rate at h is max|1 − hλ| (here 1 − h·1);
+    the best GD rate is (κ − 1)/(κ + 1) and Polyak's heavy ball (√κ − 1)/(√κ + 1) with
+    h = 4/(√L + √μ)², β = rate² — all closed forms of the quadratic."""
+    V = st.potentials.get("quadratic", A=[[1.0, 0.0], [0.0, 1e4]])
+    h = 1e-4
+    d = st.learning.diagnose(V, h=h, theta=[1.0, 1.0])
+    c = d.curvature
+    assert c.lam_max == pytest.approx(1e4, rel=1e-10) and c.lam_min == pytest.approx(1.0, rel=1e-10)
+    assert d.stiff and d.verdict == "stable"
+    assert d.rate == pytest.approx(1 - h * 1.0, rel=1e-12)
+    k = 1e4
+    assert c.optimal_rate == pytest.approx((k - 1) / (k + 1), rel=1e-10)
+    hb_h, hb_beta, hb_rate = c.heavy_ball()
+    assert hb_rate == pytest.approx((100 - 1) / (100 + 1), rel=1e-10)
+    assert hb_h == pytest.approx(4 / (100 + 1) ** 2, rel=1e-10) and hb_beta == pytest.approx(
+        hb_rate**2, rel=1e-12
+    )
+    stiff = [a for a in d.advice if a.startswith("stiff")]
+    assert len(stiff) == 1 and "heavy ball" in stiff[0] and "Preconditioned" in stiff[0]
+    assert "kvaerno5" in stiff[0]
+    # one decade of error: ln 10 / −ln ρ steps (GD ≈ 1.15e4, heavy ball ≈ 115)
+    assert f"~{np.log(10) / -np.log((k - 1) / (k + 1)):.3g} steps per decade" in stiff[0]
+    # a mild quadratic is not stiff and is told so
+    mild_V = st.potentials.get("quadratic", A=[[1.0, 0.0], [0.0, 10.0]])
+    mild = st.learning.diagnose(mild_V, h=0.1, theta=[1.0, 1.0])
+    assert not mild.stiff and any(a.startswith("not stiff") for a in mild.advice)
