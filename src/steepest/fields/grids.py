@@ -131,6 +131,45 @@ class Grid:
 
     boundary: tuple[str, ...] = ()
 
+    # -- what every grid provides (set or overridden by SpectralGrid and FiniteVolumeGrid) ----
+    #: the shape of a transformed field (the coefficients of :meth:`forward`)
+    spectral_shape: tuple[int, ...]
+    #: the eigenvalues of the grid's Laplacian in its transform, of ``spectral_shape``
+    laplacian_symbol: np.ndarray
+
+    def forward(self, c: Any) -> Any:
+        """The coefficients of c in the eigenvectors of the grid's Laplacian."""
+        raise NotImplementedError
+
+    def inverse(self, c_hat: Any) -> Any:
+        """c from its coefficients (the inverse of :meth:`forward`)."""
+        raise NotImplementedError
+
+    def inner_hat(self, a_hat: Any, b_hat: Any) -> Any:
+        """⟨a, b⟩ = Σ a b dV from the transformed fields (Parseval)."""
+        raise NotImplementedError
+
+    def grad(self, c: Any) -> tuple[Any, ...]:
+        """∇c, one array per axis."""
+        raise NotImplementedError
+
+    def div(self, J: Sequence[Any]) -> Any:
+        """∇·J at the cells (nodes)."""
+        raise NotImplementedError
+
+    def laplacian(self, c: Any) -> Any:
+        """Δc."""
+        raise NotImplementedError
+
+    def gradient_energy(self, c: Any, c_hat: Any = None) -> Any:
+        """½∫|∇c|²."""
+        raise NotImplementedError
+
+    @property
+    def laplacian_offset(self) -> np.ndarray | None:
+        """Δ0: the constant non-zero Dirichlet data add to the Laplacian (None when none)."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         dims = "×".join(map(str, self.shape))
         return f"{type(self).__name__}({dims}, lengths={list(self.lengths)}, {list(self.boundary)})"

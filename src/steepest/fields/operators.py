@@ -12,7 +12,7 @@ neighbours and is never made or lost inside.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax.numpy as jnp
 
@@ -58,11 +58,12 @@ def flux(grid: Grid, mu: Any, mobility: Any = 1.0, *, homogeneous: bool = True) 
     if isinstance(grid, SpectralGrid):
         g = grid.grad(mu)
         return tuple(-mobility * gi for gi in g)
+    fv = cast(FiniteVolumeGrid, grid)  # the other kind of grid
     out = []
-    for a in range(grid.ndim):
+    for a in range(fv.ndim):
         values = (0.0, 0.0) if homogeneous else None
-        g = grid.grad_axis(mu, a, values)
-        m = mobility if jnp.ndim(mobility) == 0 else to_faces(grid, mobility, a)
+        g = fv.grad_axis(mu, a, values)
+        m = mobility if jnp.ndim(mobility) == 0 else to_faces(fv, mobility, a)
         out.append(-m * g)
     return tuple(out)
 
@@ -164,7 +165,7 @@ def upwind_flux(grid: FiniteVolumeGrid, rho: Any, xi: Any, mobility: float) -> t
 
 def upwind_rate(grid: FiniteVolumeGrid, xi: Any, mobility: float) -> Any:
     """The outflow rate of every cell under :func:`upwind_flux` (dt · rate ≤ 1 keeps ρ ≥ 0)."""
-    total = 0.0
+    total: Any = 0.0
     for a in range(grid.ndim):
         dx = grid.spacing[a]
         x_lo, x_hi = _shifted_pair(grid, xi, a)
