@@ -91,6 +91,17 @@ def _fp():
             "conserves mass",
         ),
         (lambda: make_flow("sobolev", SP, dirichlet()), "flow.metric", "unknown metric"),
+        # a(k) is defined for a constant M only (L² used to return an array of None for M(c))
+        (
+            lambda: L2Flow(SP, dirichlet(), mobility=lambda c: 1 + c**2).mobility_symbol(),
+            "flow.mobility",
+            "constant mobility",
+        ),
+        (
+            lambda: HMinus1Flow(SP, pfhub1(), mobility=lambda c: 1 + c**2).mobility_symbol(),
+            "flow.mobility",
+            "constant mobility",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_error(call, key, words):
@@ -111,3 +122,12 @@ def test_non_periodic_data_on_a_spectral_grid_warn_and_periodic_data_do_not():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         flow.check_initial(np.sin(2 * np.pi * x / 4.0))
+
+
+def test_mobility_symbol_of_a_constant_mobility():
+    # ∂ĉ/∂t = −a(k) μ̂: a = M for L², a = M|k|² for H⁻¹, k = 2πm/L (m = 0 … n/2, rfft)
+    k = 2 * np.pi * np.arange(9) / 4.0
+    np.testing.assert_allclose(L2Flow(SP, dirichlet(), mobility=2.5).mobility_symbol(), 2.5)
+    np.testing.assert_allclose(
+        HMinus1Flow(SP, pfhub1(), mobility=2.5).mobility_symbol(), 2.5 * k**2, rtol=1e-12
+    )

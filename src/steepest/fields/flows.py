@@ -20,14 +20,14 @@ References:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import jax.numpy as jnp
 import numpy as np
 
 from .._core.errors import ScenarioError
 from . import operators as ops
-from .functionals import Functional, GradientFunctional
+from .functionals import EntropyPotential, Functional, GradientFunctional
 from .grids import FiniteVolumeGrid, Grid, SpectralGrid
 
 #: a seam jump this many times the largest step between neighbours inside calls a field
@@ -108,6 +108,14 @@ class FieldFlow:
     def mobility_symbol(self) -> np.ndarray:
         """a(k) ≥ 0 with ∂ĉ/∂t = −a(k) μ̂ for a constant mobility (the grid's transform)."""
         raise NotImplementedError
+
+    def _constant_M(self, what: str) -> float:
+        if self.mobility_const is None:
+            raise ScenarioError(
+                f"flow.mobility: {what} needs a constant mobility; this flow has M = M(c).",
+                key="flow.mobility",
+            )
+        return self.mobility_const
 
     @property
     def constant_mobility(self) -> bool:
@@ -190,11 +198,15 @@ class L2Flow(FieldFlow):
         return np.full(self.grid.spectral_shape, M)
 
     def mobility_symbol(self) -> np.ndarray:
-        return self._a_symbol(self.mobility_const)
+        return self._a_symbol(self._constant_M("mobility_symbol"))
 
     def expression(self) -> str:
         f = self.functional
-        if f.name == "dirichlet" and self.mobility_fn is None:
+        if (
+            f.name == "dirichlet"
+            and isinstance(f, GradientFunctional)
+            and self.mobility_const is not None  # i.e. mobility_fn is None
+        ):
             return (
                 f"∂c/∂t = D∇²c, D = Mκ = {self.mobility_const * f.kappa:g} (heat equation: "
                 "the L² flow of the Dirichlet energy)"
@@ -236,7 +248,7 @@ class HMinus1Flow(FieldFlow):
         return -M * self.grid.laplacian_symbol
 
     def mobility_symbol(self) -> np.ndarray:
-        return self._a_symbol(self.mobility_const)
+        return self._a_symbol(self._constant_M("mobility_symbol"))
 
     def expression(self) -> str:
         f = self.functional
@@ -263,6 +275,9 @@ class WassersteinFlow(FieldFlow):
 
     metric = "wasserstein"
     conserves_mass = True
+    # narrowed by __init__: a finite-volume grid and a constant mobility
+    grid: FiniteVolumeGrid
+    mobility_const: float
 
     def __init__(
         self, grid: Grid, functional: Functional, mobility: Any = 1.0, *, flux_scheme: str = "auto"
@@ -311,9 +326,10 @@ class WassersteinFlow(FieldFlow):
             )
         self.flux_scheme = fs
         if sg_ok:
+            ep = cast(EntropyPotential, functional)  # what entropy_potential() attaches
             x = grid.coordinates()
-            self._V = np.broadcast_to(np.asarray(functional.potential(*x), dtype=float), grid.shape)
-            self._kT = functional.kT
+            self._V = np.broadcast_to(np.asarray(ep.potential(*x), dtype=float), grid.shape)
+            self._kT = ep.kT
 
     def flux(self, rho: Any) -> tuple[Any, ...]:
         M = self.mobility_const
@@ -353,7 +369,7 @@ class WassersteinFlow(FieldFlow):
         M = self.mobility_const
         if f.name == "entropy-potential":
             return (
-                f"∂ρ/∂t = ∇·(M kT∇ρ + Mρ∇V), M = {M:g}, kT = {f.kT:g} (Fokker–Planck: the "
+                f"∂ρ/∂t = ∇·(M kT∇ρ + Mρ∇V), M = {M:g}, kT = {self._kT:g} (Fokker–Planck: the "
                 f"Wasserstein flow of {f.formula()}; {self.flux_scheme} flux)"
             )
         if f.name == "porous-medium":

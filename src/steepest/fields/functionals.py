@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -85,6 +85,8 @@ class GradientFunctional(Functional):
         positive: the field is a density that must stay ≥ 0.
         params: the parameters, stored with results.
     """
+
+    kappa: float
 
     def __init__(
         self,
@@ -266,6 +268,13 @@ def pfhub1_initial(grid: Grid, variant: str = "a") -> np.ndarray:
         + (np.cos(0.13 * x) * np.cos(0.087 * y)) ** 2
         + np.cos(0.025 * x - 0.15 * y) * np.cos(0.07 * x - 0.02 * y)
     )
+
+
+class EntropyPotential(Protocol):
+    """What :func:`entropy_potential` attaches to its functional: V(x) and kT."""
+
+    potential: Callable[..., Any]
+    kT: float
 
 
 def entropy_potential(potential: Any = None, kT: float = 1.0) -> GradientFunctional:
