@@ -119,3 +119,25 @@ def test_exponential_weights_are_accurate_across_scales():
     np.testing.assert_allclose(e, np.exp(z), rtol=1e-15, atol=3e-16)
     np.testing.assert_allclose(p1, ref1, rtol=1e-13)
     np.testing.assert_allclose(p2, ref2, rtol=1e-13)
+
+
+def test_error_controller_resolves_the_fast_decay_of_white_noise():
+    """White noise on a fine grid decays at rates ~ Mκk⁴_max: the first steps must shrink far
+    below dt (to ~1e-4·dt) before they grow again; the default dt_min allows that."""
+    import warnings
+
+    from steepest import ConvergenceError
+    from steepest.fields import HMinus1Flow, pfhub1
+
+    g = SpectralGrid((64, 64), (50.0, 50.0))  # dx ≈ 0.78: k_max ≈ 4, Mκk⁴ ≈ 2600
+    c0 = 0.5 + 0.05 * np.random.default_rng(1).standard_normal(g.shape)
+    flow = HMinus1Flow(g, pfhub1(), mobility=5.0)
+    kw = dict(dt=1.0, scheme="etdrk2", adaptive="error", rtol=1e-4, n_save=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sol = evolve(flow, c0, 5.0, **kw)
+        with pytest.raises(ConvergenceError, match="below dt_min"):
+            evolve(flow, c0, 5.0, dt_min=1e-3, **kw)
+    assert sol.stats["status"] == "done"
+    assert sol.dt[-1] > 0.01  # large again once the noise has decayed
+    assert np.all(np.diff(sol.energy) <= 0)

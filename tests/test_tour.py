@@ -36,6 +36,11 @@ def test_quick_tour_every_section_passes(quick_tour):
     from steepest.tour.sections import SECTIONS
 
     assert [s["key"] for s in report["sections"]] == list(SECTIONS)
+    # the progress display names each section as it finishes, with its place in the run
+    n = len(SECTIONS)
+    for i, s in enumerate(report["sections"], 1):
+        assert f"[{i}/{n}] {s['title']}" in r.output, r.output
+    assert "All sections passed" in r.output
     for s in report["sections"]:
         assert s["checks"], f"section {s['key']} verified nothing"
         assert s["figures"], f"section {s['key']} drew nothing"
@@ -121,3 +126,14 @@ def test_bad_arguments_are_one_sentence(tmp_path):
     blocker.write_text("")
     r = CliRunner().invoke(app, ["tour", "--out", str(blocker / "sub")])
     assert r.exit_code == 2 and "cannot write" in r.output
+
+
+@pytest.mark.slow
+def test_full_tour_every_section_passes(tmp_path):
+    """The full tour (what `steepest tour` runs without --quick): bigger grids and longer runs
+    than the quick one, so a scheme setting that only fails at full size shows here."""
+    r = CliRunner().invoke(app, ["tour", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "tour.json").read_text())
+    failed = {s["key"]: s["error"] for s in report["sections"] if not s["ok"]}
+    assert not failed, failed
+    assert r.exit_code == 0 and "All sections passed" in r.output

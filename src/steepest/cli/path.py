@@ -50,9 +50,9 @@ def path(
             V = load(Path(target), allow_import=allow_import).flow.energy
         else:
             V = st.potentials.get(target)
-        for p, key in ((a, "--from"), (b, "--to")):
-            if len(p) != V.dim:
-                fail(f"{key}: {V.name!r} has {V.dim} coordinates, got {len(p)}; give {V.dim}.")
+        for point, key in ((a, "--from"), (b, "--to")):
+            if len(point) != V.dim:
+                fail(f"{key}: {V.name!r} has {V.dim} coordinates, got {len(point)}; give {V.dim}.")
         if method == "neb":
             p = st.paths.neb(V, a, b, n_images=images, climb=climb, optimizer=optimizer, fmax=fmax)
         else:

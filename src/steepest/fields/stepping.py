@@ -66,8 +66,9 @@ class StepControl:
 
     Args:
         dt: the fixed step, or the first step of an adaptive run.
-        dt_min, dt_max: bounds of adaptive steps (defaults dt/1000 and 1000·dt... see
-            :meth:`make`).
+        dt_min, dt_max: bounds of adaptive steps. Defaults: the energy controller keeps to
+            [dt/10⁴, dt]; the error controller to [dt/10⁸, 10⁴·dt], since the fast decay of
+            rough initial data (white noise) can need steps far below the first one.
         alpha: α of the energy controller.
         rtol, atol: tolerances of the error controller (on max|c|).
     """
@@ -102,7 +103,8 @@ class StepControl:
                 '"energy" (steps from the energy decay rate) or "error" (step doubling).',
                 key="scheme.adaptive",
             )
-        lo = _pos("dt_min", dt_min, "scheme.dt_min") if dt_min is not None else dt * 1e-4
+        lo_default = dt * (1e-8 if kind == "error" else 1e-4)
+        lo = _pos("dt_min", dt_min, "scheme.dt_min") if dt_min is not None else lo_default
         hi = _pos("dt_max", dt_max, "scheme.dt_max") if dt_max is not None else dt
         if kind == "error" and dt_max is None:
             hi = dt * 1e4
