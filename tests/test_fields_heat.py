@@ -20,7 +20,7 @@ def test_spectral_mode_decays_at_the_exact_rate():
     c0 = np.sin(3 * x + 0.4) * np.cos(ky * y) + 0.7
     flow = L2Flow(g, dirichlet(D))
     k2 = 9 + ky**2
-    for scheme in ("etd1", "etdrk2"):
+    for scheme in ("etd1", "etdrk2", "etdrk4"):
         sol = evolve(flow, c0, 2.0, dt=0.25, scheme=scheme, n_save=5)
         for t, c in zip(sol.t, sol.fields, strict=True):
             exact = 0.7 + np.exp(-D * k2 * t) * (c0 - 0.7)
@@ -85,6 +85,7 @@ def mode_1d():
         ("sav", lambda z: 1 / (1 + z)),  # E₁ = 0: SAV reduces to backward Euler
         ("etd1", lambda z: np.exp(-z)),
         ("etdrk2", lambda z: np.exp(-z)),
+        ("etdrk4", lambda z: np.exp(-z)),
     ],
 )
 def test_each_scheme_applies_its_amplification_factor(mode_1d, scheme, factor):

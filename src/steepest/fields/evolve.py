@@ -93,7 +93,7 @@ def stop_error(integ: Integrator, carry: dict[str, Any], solution: Any = None) -
             )
         elif name == "explicit":
             hint = "lower scheme.dt"
-        elif name in ("semi-implicit", "etd1", "etdrk2"):
+        elif name in ("semi-implicit", "etd1", "etdrk2", "etdrk4"):
             hint = "raise the stabilisation scheme.S or lower scheme.dt"
         else:
             hint = "lower scheme.dt"
@@ -203,7 +203,7 @@ def evolve(
         c0: the initial field, of the grid's shape.
         t1: the end time.
         dt: the step (fixed), or the first and largest step (``adaptive``).
-        scheme: ``"explicit"``, ``"semi-implicit"``, ``"etd1"``, ``"etdrk2"``, ``"eyre"``,
+        scheme: ``"explicit"``, ``"semi-implicit"``, ``"etd1"``, ``"etdrk2"``, ``"etdrk4"``, ``"eyre"``,
             ``"sav"``.
         adaptive: None (fixed step), ``"energy"`` or ``"error"``.
         dt_min, dt_max, alpha, rtol, atol: the controller's settings.

@@ -6,6 +6,7 @@ scheme             order  what it promises
 explicit           1      F decreases only below the stability bound (for comparison)
 semi-implicit      1      F decreases for S ≥ L/2 (stabilised, linear part implicit)
 etd1, etdrk2       1, 2   F decreases for S ≥ L/2; linear flows integrated exactly
+etdrk4             4      F checked (a rise rejects the step); linear flows integrated exactly
 eyre               1      F decreases for every step (convex splitting)
 sav                1      the modified energy decreases for every step
 =================  =====  ====================================================================
@@ -19,7 +20,7 @@ from ..._core.errors import ScenarioError
 from ..flows import FieldFlow, WassersteinFlow
 from .base import Stepper as Stepper
 
-SCHEMES = ("explicit", "semi-implicit", "etd1", "etdrk2", "eyre", "sav")
+SCHEMES = ("explicit", "semi-implicit", "etd1", "etdrk2", "etdrk4", "eyre", "sav")
 _ALIASES = {
     "euler": "explicit",
     "forward-euler": "explicit",
@@ -29,6 +30,7 @@ _ALIASES = {
     "imex": "semi-implicit",
     "etd": "etd1",
     "etd2": "etdrk2",
+    "etd4": "etdrk4",
     "exponential": "etd1",
     "convex-splitting": "eyre",
 }
@@ -58,10 +60,10 @@ def make_stepper(flow: FieldFlow, scheme: str, **options: Any) -> Stepper:
         from .explicit import build
     elif name == "semi-implicit":
         from .semi_implicit import build
-    elif name in ("etd1", "etdrk2"):
+    elif name in ("etd1", "etdrk2", "etdrk4"):
         from .exponential import build
 
-        return build(flow, order=1 if name == "etd1" else 2, **options)
+        return build(flow, order={"etd1": 1, "etdrk2": 2, "etdrk4": 4}[name], **options)
     elif name == "eyre":
         from .convex_splitting import build
     else:

@@ -43,9 +43,11 @@ class Stepper:
             positivity bound of a Wasserstein flow), or None.
         defaults: ``(c0) -> dict``: the run-time numbers p it needs, computed from the start.
         info: what the scheme is, in words, for reports.
-        embedded: the step also returns ``err``, max|c − ĉ| against an embedded lower-order
-            solution (a local error O(h^order)), so the error controller uses it instead of
-            step doubling (a third of the work).
+        embedded: the step also returns ``err``, the size of c − ĉ against an embedded
+            lower-order solution, so the error controller uses it instead of step doubling (a
+            third of the work).
+        error_order: q, the local error of that estimate is O(h^q) (the controller scales
+            steps by err^(−1/q)).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Stepper:
     defaults: Callable[[np.ndarray], dict[str, Any]] = field(default=lambda c0: {})
     info: str = ""
     embedded: bool = False
+    error_order: int = 0
 
 
 def linear_parts(flow: FieldFlow, scheme: str) -> tuple[GradientFunctional, np.ndarray, Any]:
