@@ -109,8 +109,9 @@ def neb(
         spring: the spring constant k; default (V_max − V_min) / L² of the first band, so that
             springs and true forces are of one scale.
         optimizer: ``"ode"`` (default; ODE12r with the springs preconditioned, then Anderson
-            acceleration near the path: the fewest force calls on Müller–Brown), ``"fire"`` or ``"lbfgs"`` (with safeguards; it can run
-            away with weak springs, ``spring`` ≲ 20 on Müller–Brown).
+            acceleration near the path: the fewest force calls on Müller–Brown), ``"fire"``
+            or ``"lbfgs"`` (with safeguards; it can run away with weak springs, ``spring`` ≲ 20
+            on Müller–Brown).
         fmax: converged when every moving image's force (climbing one included) is ≤ fmax;
             for a potential with ``params["coords_per_atom"] = 3`` the largest per-atom force,
             as in ASE.
