@@ -247,3 +247,19 @@ def test_cli_path_bad_input_is_one_sentence(args, words):
     r = CliRunner().invoke(app, ["path", "double-well", *args])
     assert r.exit_code == 2
     assert words in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("n_images", [5, 7])
+def test_plain_neb_through_the_intermediate_minimum_converges(mb, n_images):
+    """Without a climbing image, 3 or 5 moving images straddle the intermediate minimum C,
+    where the tangent turns: the spring chain's Newton step is then a poor one, and ODE12r
+    must be able to shorten it when it rejects a step (it once stalled at the smallest h)."""
+    p = st.paths.neb(mb, A_TYPED, B_TYPED, n_images=n_images, climb=False, verify=False)
+    assert p.converged and p.max_force <= 0.01
+    from steepest.paths.neb import neb_forces
+
+    X = p.images
+    E = np.array([float(mb(x)) for x in X])
+    G = np.array([np.asarray(mb.grad(x)) for x in X])
+    F, _ = neb_forces(X, E, G, p.info["spring"], None)
+    assert np.linalg.norm(F, axis=1).max() <= 0.01
