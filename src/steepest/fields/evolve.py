@@ -203,8 +203,8 @@ def evolve(
         c0: the initial field, of the grid's shape.
         t1: the end time.
         dt: the step (fixed), or the first and largest step (``adaptive``).
-        scheme: ``"explicit"``, ``"semi-implicit"``, ``"etd1"``, ``"etdrk2"``, ``"etdrk4"``, ``"eyre"``,
-            ``"sav"``.
+        scheme: ``"explicit"``, ``"semi-implicit"``, ``"etd1"``, ``"etdrk2"``, ``"etdrk4"``,
+            ``"eyre"``, ``"sav"``.
         adaptive: None (fixed step), ``"energy"`` or ``"error"``.
         dt_min, dt_max, alpha, rtol, atol: the controller's settings.
         save_every, n_save: the save times (every ``save_every``, or ``n_save`` equally spaced).
