@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -329,13 +329,18 @@ class Integrator:
 # inferred from our own cache keys, so a silent recompilation would show. (Ahead-of-time
 # ``lower().compile()`` is avoided: with hoisted closure constants its executables reject
 # their own arguments in this JAX.)
-_COMPILES = {"n": 0, "s": 0.0}
+class _CompileLog(TypedDict):
+    n: int  # backend compilations seen
+    s: float  # their total duration, seconds
 
 
-def _on_compile(event: str, duration: float, **_: Any) -> None:
+_COMPILES: _CompileLog = {"n": 0, "s": 0.0}
+
+
+def _on_compile(event: str, duration_secs: float, **_: str | int) -> None:
     if event == "/jax/core/compile/backend_compile_duration":
         _COMPILES["n"] += 1
-        _COMPILES["s"] += duration
+        _COMPILES["s"] += duration_secs
 
 
 jax.monitoring.register_event_duration_secs_listener(_on_compile)

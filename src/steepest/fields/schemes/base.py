@@ -82,13 +82,14 @@ def linear_parts(flow: FieldFlow, scheme: str) -> tuple[GradientFunctional, np.n
 
 
 def constant_mobility(flow: FieldFlow, scheme: str) -> float:
-    if flow.mobility_fn is not None:
+    M = flow.mobility_const  # None exactly when the flow has a mobility function M(c)
+    if M is None:
         raise ScenarioError(
             f"scheme.kind: the {scheme} scheme needs a constant mobility; a mobility M(c) runs "
             'with "semi-implicit" (its variable part is explicit) or "explicit".',
             key="scheme.kind",
         )
-    return float(flow.mobility_const)
+    return float(M)
 
 
 def offset_term(flow: FieldFlow) -> Any:

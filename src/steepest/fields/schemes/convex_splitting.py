@@ -46,7 +46,7 @@ def build(flow: FieldFlow, *, tol: float = TOL, max_iter: int = MAX_ITER, **opti
     off = offset_term(flow)
     a = M * jnp.asarray(a1)
     lam = jnp.asarray(lam)
-    solver = optx.FixedPointIteration(rtol=tol, atol=tol)
+    solver: optx.FixedPointIteration[Any, Any] = optx.FixedPointIteration(rtol=tol, atol=tol)
 
     if f.split is not None:
         fc, fe = f.split

@@ -8,6 +8,7 @@ h ≤ cfl / max(outflow rate), which keeps ρ ≥ 0 (Carrillo, Chertock & Huang 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
@@ -30,8 +31,8 @@ def build(flow: FieldFlow, **options: Any) -> Stepper:
         F = flow.energy(c)
         return {"c": c, "F": F, "E": F, "fail": jnp.int32(0)}
 
-    max_step = None
-    defaults = lambda c0: {}
+    max_step: Callable[[dict[str, Any], dict[str, Any]], Any] | None = None
+    defaults: Callable[[Any], dict[str, Any]] = lambda c0: {}
     if isinstance(flow, WassersteinFlow):
 
         def max_step(s, p):

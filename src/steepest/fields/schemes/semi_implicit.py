@@ -32,12 +32,12 @@ from .base import Stepper, linear_parts, offset_term, stabilisation_default
 
 
 def build(flow: FieldFlow, **options: Any) -> Stepper:
-    f, a1, lam = linear_parts(flow, "semi-implicit")
+    f, a1_np, lam_np = linear_parts(flow, "semi-implicit")
     grid = flow.grid
     kappa = f.kappa or 0.0
     off = offset_term(flow)
-    a1 = jnp.asarray(a1)
-    lam = jnp.asarray(lam)
+    a1 = jnp.asarray(a1_np)
+    lam = jnp.asarray(lam_np)
 
     def init(c0, p):
         c = jnp.asarray(c0)
@@ -45,8 +45,9 @@ def build(flow: FieldFlow, **options: Any) -> Stepper:
         F = f.energy(grid, c, ch)
         return {"c": c, "ch": ch, "F": F, "E": F, "fail": jnp.int32(0)}
 
-    if flow.constant_mobility:
-        M = float(flow.mobility_const)
+    m_const = flow.mobility_const  # None exactly when the mobility is a function M(c)
+    if m_const is not None:
+        M = float(m_const)
 
         def step(s, h, p):
             a = M * a1
