@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 @dataclass
@@ -51,7 +54,7 @@ class FieldSolution:
         c = self.final if self.fields is None else self.fields[i]
         return tuple(np.asarray(j) for j in self.flow.flux(c))
 
-    def to_xarray(self):
+    def to_xarray(self) -> xr.Dataset:
         """An ``xarray.Dataset`` with dims ``time`` and the grid axes ``x``, ``y``, ``z``."""
         import xarray as xr
 

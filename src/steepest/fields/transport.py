@@ -37,7 +37,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -47,6 +47,9 @@ from jax import lax
 from .._core.errors import ConvergenceError, ScenarioError
 from . import operators as ops
 from .grids import FiniteVolumeGrid
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 Coefficient = float | Callable[..., Any]
 
@@ -540,7 +543,7 @@ class TransportSolution:
                 out[f"{k}_conserved_1e-10"] = bool(ok)
         return out
 
-    def to_xarray(self):
+    def to_xarray(self) -> xr.Dataset:
         """An ``xarray.Dataset``: the fields, S, ∫σ dt, σ_total and the contents per time."""
         import xarray as xr
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: relative slack allowed on an energy that a scheme proves non-increasing (round-off only)
 ROUND_OFF = 1e-10
@@ -79,7 +82,7 @@ class GeometricSolution:
         """True when every invariant in ``checks`` held."""
         return all(self.checks.values())
 
-    def to_xarray(self):
+    def to_xarray(self) -> xr.Dataset:
         """An ``xarray.Dataset`` with dim ``time``: energy, diagnostics, and the frames."""
         import xarray as xr
 
