@@ -46,8 +46,9 @@ def _scenario_data(scenario: Any) -> tuple[dict[str, Any], str]:
     if isinstance(scenario, dict):
         return copy.deepcopy(scenario), str(scenario.get("title", "sweep"))
     if isinstance(scenario, str | os.PathLike):
-        data = schema.read(scenario)
-        return data, str(data.get("title", Path(scenario).stem))
+        path = Path(scenario)
+        data = schema.read(path)
+        return data, str(data.get("title", path.stem))
     raise ScenarioError(
         f"scenario: expected a scenario file path or a dict of its tables, got "
         f"{type(scenario).__name__}.",

@@ -47,6 +47,7 @@ def write_page(out: Path, results: list[SectionResult], quick: bool, seconds: fl
     import jax
 
     import steepest
+    from steepest._core.config import x64_enabled
 
     n_checks = sum(len(r.checks) for r in results)
     n_pass = sum(c.passed for r in results for c in r.checks)
@@ -109,7 +110,7 @@ def write_page(out: Path, results: list[SectionResult], quick: bool, seconds: fl
         parts.append("</section>")
     parts.append(
         f"<footer>steepest {steepest.__version__}, jax {jax.__version__} on "
-        f"{_esc(platform.platform())}, float64 {'on' if jax.config.jax_enable_x64 else 'off'}."
+        f"{_esc(platform.platform())}, float64 {'on' if x64_enabled() else 'off'}."
         "</footer></body></html>"
     )
     page = out / "index.html"
