@@ -137,3 +137,51 @@ def test_full_tour_every_section_passes(tmp_path):
     failed = {s["key"]: s["error"] for s in report["sections"] if not s["ok"]}
     assert not failed, failed
     assert r.exit_code == 0 and "All sections passed" in r.output
+
+
+def test_map_section_reports_a_path_without_a_saddle(tmp_path):
+    """A CI-NEB path whose maxima refine to no index-1 saddle (``saddle`` None) is a failed
+    check with the run's numbers, and the figure is drawn without a saddle; it used to stop the
+    section with "'NoneType' object has no attribute 'x'"."""
+    import numpy as np
+
+    import steepest as st
+    from steepest.paths.path import Path
+    from steepest.tour._section import Context, SectionResult
+    from steepest.tour.sections import map as map_section
+
+    MB = st.potentials.get("muller-brown")
+    images = np.linspace([-0.558, 1.442], [0.623, 0.028], 11)
+    energies = np.asarray([float(MB(x)) for x in images])
+    path = Path(
+        images=images,
+        energies=energies,
+        tangents=np.zeros_like(images),
+        saddle=None,
+        saddles=[],
+        barrier_forward=float(energies.max() - energies[0]),
+        barrier_backward=float(energies.max() - energies[-1]),
+        force_calls=7,
+        hessian_calls=0,
+        iterations=3,
+        converged=False,
+        max_force=2.5,
+        connects=None,
+        endpoint_shift=(0.0, 0.0),
+        method="neb",
+    )
+    res = SectionResult(key="map", title="", idea="")
+    map_section._transition_path(Context(tmp_path, True, res), MB, path)
+    assert [c.passed for c in res.checks] == [False]
+    assert "found no saddle" in res.checks[0].what and "7 force calls" in res.checks[0].what
+    assert dict(res.numbers)["barrier forward"] == f"{path.barrier_forward:.3f}"
+    assert (tmp_path / "map-path.png").is_file()
+
+
+def test_saved_names_what_a_run_did_not_keep():
+    from steepest.tour._section import saved
+
+    states = [[0.0, 1.0]]
+    assert saved(states, "states") is states
+    with pytest.raises(RuntimeError, match="kept no fields"):
+        saved(None, "fields")

@@ -12,7 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -91,6 +93,14 @@ class Context:
             self.result.figures.append((fname, caption))
         finally:
             plt.close(fig)
+
+
+def saved(values: T | None, what: str) -> T:
+    """What a section saved and reads back (a solution's states, a field run's fields): a run
+    that kept none stops the section with a sentence instead of a ``NoneType`` error."""
+    if values is None:
+        raise RuntimeError(f"the run kept no {what} (not saved); this section reads them.")
+    return values
 
 
 def run_section(module_name: str, out: Path, quick: bool) -> SectionResult:

@@ -51,7 +51,7 @@ def run(ctx) -> None:
             u = rng.standard_normal((n, n))
             Jr = [rng.standard_normal(grid.face_shape(a)) for a in range(2)]
             for a in range(2):  # no flux through the walls
-                sl = [slice(None)] * 2
+                sl: list[slice | list[int]] = [slice(None)] * 2
                 sl[a] = [0, -1]
                 Jr[a][tuple(sl)] = 0.0
             gu = grid.grad(jnp.asarray(u))
@@ -94,12 +94,9 @@ def run(ctx) -> None:
             gy[::step, ::step],
             width=0.003,
         )
-        lo, hi = n // 4, n // 4 + n // 3
-        ax.add_patch(
-            Rectangle(
-                (xs[lo] - 0.5 / n, ys[lo] - 0.5 / n), (hi - lo) / n, (hi - lo) / n, fill=False, lw=2
-            )
-        )
+        b0, b1 = n // 4, n // 4 + n // 3  # the block drawn: cells b0 .. b1 − 1 on both axes
+        corner = (float(xs[b0]) - 0.5 / n, float(ys[b0]) - 0.5 / n)
+        ax.add_patch(Rectangle(corner, (b1 - b0) / n, (b1 - b0) / n, fill=False, lw=2))
         ax.set_aspect("equal")
     ctx.say(
         "Nothing is made or lost inside the grid: every face flux leaves one cell and enters "

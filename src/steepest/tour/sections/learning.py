@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._section import saved
+
 TITLE = "Learning is a flow"
 IDEA = (
     "Gradient descent θ ← θ − h∇L(θ) is explicit Euler on the gradient flow dθ/dt = −∇L. It "
@@ -29,7 +31,8 @@ def run(ctx) -> None:
     n = 60
     h_gd = 0.95 * limit
     gd = st.solve(flow, x0, t1=n * h_gd, method="euler", h=h_gd)
-    ys = gd.x[:, 1]
+    gd_x = saved(gd.x, "states")
+    ys = gd_x[:, 1]
     flips = int(np.sum(np.sign(ys[1:]) != np.sign(ys[:-1])))
     ratio = np.abs(ys[1:] / ys[:-1])
     ctx.check(
@@ -56,6 +59,7 @@ def run(ctx) -> None:
     pre = st.solve(
         st.GradientFlow(V, metric=st.Preconditioned(A)), x0, t1=1.0, method="euler", h=1.0
     )
+    prox_x, pre_x = saved(prox.x, "states"), saved(pre.x, "states")
     # heavy ball with the optimal parameters (Polyak 1964): rate (√κ − 1)/(√κ + 1)
     kappa = lam.max() / lam.min()
     a_hb = 4.0 / (np.sqrt(lam.max()) + np.sqrt(lam.min())) ** 2
@@ -67,12 +71,12 @@ def run(ctx) -> None:
         prev = cur
     hb = np.array(xs)
     dist = {
-        "gradient descent, h = 0.95·2/λ_max": float(np.linalg.norm(gd.x[-1])),
+        "gradient descent, h = 0.95·2/λ_max": float(np.linalg.norm(gd_x[-1])),
         f"heavy ball (optimal α, β), {n} steps": float(np.linalg.norm(hb[-1])),
         f"implicit Euler (proximal point), h = {h:g} = {h / limit:.0f}·2/λ_max": float(
-            np.linalg.norm(prox.x[-1])
+            np.linalg.norm(prox_x[-1])
         ),
-        "preconditioned by M = A, one step of h = 1": float(np.linalg.norm(pre.x[-1])),
+        "preconditioned by M = A, one step of h = 1": float(np.linalg.norm(pre_x[-1])),
     }
     for k, v in dist.items():
         ctx.number(f"|θ − θ*| after: {k}", f"{v:.2e}")
@@ -96,14 +100,14 @@ def run(ctx) -> None:
     ) as (fig, (a, b)):
         pl.contour(V, ax=a, levels=20)
         a.set_aspect("auto")
-        a.plot(gd.x[:, 0], gd.x[:, 1], ".-", color="w", lw=0.8, ms=3, label="GD")
+        a.plot(gd_x[:, 0], gd_x[:, 1], ".-", color="w", lw=0.8, ms=3, label="GD")
         a.plot(hb[:, 0], hb[:, 1], ".-", color="orange", lw=0.8, ms=3, label="heavy ball")
-        a.plot(prox.x[:, 0], prox.x[:, 1], "o-", color="red", ms=3, label="implicit Euler")
-        a.plot(pre.x[:, 0], pre.x[:, 1], "s--", color="cyan", ms=4, label="preconditioned")
+        a.plot(prox_x[:, 0], prox_x[:, 1], "o-", color="red", ms=3, label="implicit Euler")
+        a.plot(pre_x[:, 0], pre_x[:, 1], "s--", color="cyan", ms=4, label="preconditioned")
         a.legend(loc="lower right", fontsize=8)
-        b.semilogy(np.linalg.norm(gd.x, axis=1), label="GD")
+        b.semilogy(np.linalg.norm(gd_x, axis=1), label="GD")
         b.semilogy(np.linalg.norm(hb, axis=1), label="heavy ball")
-        b.semilogy(np.linalg.norm(prox.x, axis=1), label="implicit Euler")
+        b.semilogy(np.linalg.norm(prox_x, axis=1), label="implicit Euler")
         b.set_xlabel("step")
         b.set_ylabel("|θ − θ*|")
         b.legend(fontsize=8)

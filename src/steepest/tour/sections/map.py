@@ -3,7 +3,14 @@ separatrices, and the minimum energy path with its barrier."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from steepest.paths.path import Path
+
+    from .._section import Context
 
 TITLE = "Reading the map"
 IDEA = (
@@ -76,17 +83,41 @@ def run(ctx) -> None:
     # 3. the transition path on Müller–Brown
     MB = st.potentials.get("muller-brown")
     path = st.paths.neb(MB, [-0.558, 1.442], [0.623, 0.028], n_images=11)
-    ref = np.array([-0.822, 0.624])
-    ctx.check(
-        f"CI-NEB on Müller–Brown converged ({path.force_calls} force calls, largest force "
-        f"{path.max_force:.1e}) to the saddle ({path.saddle.x[0]:.4f}, {path.saddle.x[1]:.4f}) "
-        f"at V = {path.saddle.energy:.3f}, of Hessian index {path.saddle.index}; published "
-        "(−0.822, 0.624), V = −40.665",
-        path.converged
-        and path.saddle.index == 1
-        and np.linalg.norm(path.saddle.x - ref) < 1e-3
-        and abs(path.saddle.energy + 40.665) < 1e-3,
+    _transition_path(ctx, MB, path)
+    ctx.say(
+        "The same three objects answer three questions: where does a start end up (the basin), "
+        "where does the flow split (the stable manifold of a saddle, which is exactly where the "
+        "basin colours meet), and how high must a trajectory climb to change basin (the saddle "
+        "on the minimum energy path)."
     )
+
+
+def _transition_path(ctx: Context, MB: Any, path: Path) -> None:
+    """Checks, numbers and figure of the CI-NEB path on Müller–Brown. A path whose highest image
+    did not refine to an index-1 saddle (``path.saddle`` None) is a failed check, and its figure
+    is drawn without a saddle."""
+    from steepest.plot import landscape as pl
+
+    ref = np.array([-0.822, 0.624])
+    saddle = path.saddle
+    if saddle is None:
+        ctx.check(
+            f"CI-NEB on Müller–Brown ({path.force_calls} force calls, largest force "
+            f"{path.max_force:.1e}) found no saddle: no local maximum along the band refined to "
+            "an index-1 saddle; published (−0.822, 0.624), V = −40.665",
+            False,
+        )
+    else:
+        ctx.check(
+            f"CI-NEB on Müller–Brown converged ({path.force_calls} force calls, largest force "
+            f"{path.max_force:.1e}) to the saddle ({saddle.x[0]:.4f}, {saddle.x[1]:.4f}) "
+            f"at V = {saddle.energy:.3f}, of Hessian index {saddle.index}; published "
+            "(−0.822, 0.624), V = −40.665",
+            path.converged
+            and saddle.index == 1
+            and np.linalg.norm(saddle.x - ref) < 1e-3
+            and abs(saddle.energy + 40.665) < 1e-3,
+        )
     ctx.number("barrier forward", f"{path.barrier_forward:.3f}")
     ctx.number("barrier backward", f"{path.barrier_backward:.3f}")
     with ctx.figure(
@@ -98,16 +129,11 @@ def run(ctx) -> None:
     ) as (fig, (a, b)):
         pl.contour(MB, ax=a)
         a.plot(path.images[:, 0], path.images[:, 1], "o-", color="w", ms=4)
-        a.plot(*path.saddle.x, "X", color="red", ms=10, mec="k")
         s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(path.images, axis=0), axis=1))])
         b.plot(s, path.energies, "o-")
-        b.axhline(path.saddle.energy, ls=":", color="red")
+        if saddle is not None:
+            a.plot(*saddle.x, "X", color="red", ms=10, mec="k")
+            b.axhline(saddle.energy, ls=":", color="red")
         b.set_xlabel("arc length along the path")
         b.set_ylabel("V")
         b.set_title(f"barrier {path.barrier_forward:.2f}")
-    ctx.say(
-        "The same three objects answer three questions: where does a start end up (the basin), "
-        "where does the flow split (the stable manifold of a saddle, which is exactly where the "
-        "basin colours meet), and how high must a trajectory climb to change basin (the saddle "
-        "on the minimum energy path)."
-    )

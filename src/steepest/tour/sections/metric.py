@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._section import saved
+
 TITLE = "The metric decides the path"
 IDEA = (
     "“Steepest” needs a way to measure length. In a metric G the steepest direction is "
@@ -40,8 +42,9 @@ def run(ctx) -> None:
         "paths, not the critical points",
         same,
     )
+    euclid = saved(sols["Euclidean"].x, "states")
     sep = max(
-        float(np.max(np.linalg.norm(sols[a].x - sols["Euclidean"].x, axis=-1)))
+        float(np.max(np.linalg.norm(saved(sols[a].x, "states") - euclid, axis=-1)))
         for a in list(metrics)[1:]
     )
     ctx.check(f"…but the paths differ by up to {sep:.2f} from the Euclidean ones", sep > 0.1)
@@ -49,8 +52,7 @@ def run(ctx) -> None:
     worst_rate = 0.0
     for f in flows.values():
         s = st.solve(f, starts[0], t1=1.0, method="tsit5", n_save=2001)
-        x = s.x
-        rate_formula = np.asarray(jax.vmap(f.dissipation)(jnp.asarray(x)))
+        rate_formula = np.asarray(jax.vmap(f.dissipation)(jnp.asarray(saved(s.x, "states"))))
         rate_fd = np.gradient(s.energy, s.t)
         k = slice(5, -5)
         worst_rate = max(
