@@ -317,6 +317,7 @@ def polish_minimum(
 
     Returns the minimum and how far it is from ``x``.
     """
+    cp: CriticalPoint | None = None
     try:
         cp = polish(V, x, counter)
         ok = cp.kind == "minimum"
@@ -341,6 +342,7 @@ def polish_minimum(
                 f"polishes to {what}); give a point inside a minimum's basin.",
                 key=key,
             )
+    assert cp is not None  # ok, or the descent above found a minimum
     return cp, float(np.linalg.norm(cp.x - x))
 
 

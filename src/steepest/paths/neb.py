@@ -29,6 +29,7 @@ import numpy as np
 
 from .._core.errors import ScenarioError
 from ..energy.potential import Potential
+from ..landscape.critical_point import CriticalPoint
 from ._common import (
     Counter,
     as_point,
@@ -441,7 +442,8 @@ def _finish(V, method, X, E, tau, counter, it, conv, fnow, climb, shift, verify,
     # every interior local maximum of the energy along the band, refined by Newton
     maxima = [i for i in range(1, len(E) - 1) if E[i] >= E[i - 1] and E[i] >= E[i + 1]]
     top = int(np.argmax(E[1:-1])) + 1
-    saddles, saddle = [], None
+    saddles: list[CriticalPoint] = []
+    saddle: CriticalPoint | None = None
     for i in sorted(set(maxima) | {top}):
         try:
             cp = polish(V, X[i], counter)
@@ -454,7 +456,7 @@ def _finish(V, method, X, E, tau, counter, it, conv, fnow, climb, shift, verify,
                 saddle = cp
     if saddle is None and saddles:
         saddle = max(saddles, key=lambda s: s.energy)
-    connects = None
+    connects: tuple[CriticalPoint, CriticalPoint] | None = None
     if verify and saddle is not None:
         v = saddle.eigenvectors[:, 0]
         eps = 1e-3 * max(float(np.linalg.norm(X[-1] - X[0])), 1e-12)
@@ -465,10 +467,11 @@ def _finish(V, method, X, E, tau, counter, it, conv, fnow, climb, shift, verify,
             for sgn in (1.0, -1.0)
         ]
         info["verify_force_calls"] = aside.force_calls
-        if all(e is not None and e.kind == "minimum" for e in ends):
-            connects = (ends[0], ends[1])
-            if np.linalg.norm(ends[0].x - X[0]) > np.linalg.norm(ends[1].x - X[0]):
-                connects = (ends[1], ends[0])
+        lo, hi = ends
+        if lo is not None and hi is not None and lo.kind == hi.kind == "minimum":
+            if np.linalg.norm(lo.x - X[0]) > np.linalg.norm(hi.x - X[0]):
+                lo, hi = hi, lo
+            connects = (lo, hi)
     top_e = saddle.energy if saddle is not None else float(E.max())
     return Path(
         images=X,
