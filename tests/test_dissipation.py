@@ -65,3 +65,22 @@ def test_energy_never_rises(name, method, u):
     scale = 1e-12 * (np.abs(sol.energy[:, :-1]) + np.abs(sol.energy[:, :1]) + 1.0)
     assert np.all(dE <= scale), (name, method, dE.max())
     assert np.all(sol.energy[:, -1] <= sol.energy[:, 0])
+
+
+@pytest.mark.parametrize("n_steps", [2, 3, 4, 5, 6])
+def test_a_rise_inside_an_unguarded_chunk_is_never_lost(n_steps):
+    """Explicit steps run in chunks that only flag a trajectory (E → NaN) and replay the chunk
+    when flagged. The flag must survive to the chunk's end whatever the later steps do: RK4 at
+    h = 0.75 on V = ½(x² + 4y²) (stable below 2.785/4) raises V at every step, and a flag that
+    a later step overwrote would let an even number of steps pass unnoticed."""
+    V = st.Potential(lambda x: 0.5 * (x[0] ** 2 + 4.0 * x[1] ** 2), dim=2)
+    flow = st.GradientFlow(V)
+    with pytest.raises(st.FlowDiverged) as e:
+        st.solve(flow, [1.0, 1.0], t1=0.75 * n_steps, method="rk4", h=0.75, n_save=2)
+    # stopped at the first step: the last good state is the start
+    assert e.value.reason == "energy-increase" and e.value.step == 0
+    np.testing.assert_array_equal(e.value.x, [1.0, 1.0])
+    # and a trajectory that reaches grad_tol mid-chunk stops there, not at the chunk's end
+    sol = st.solve(flow, [1e-3, 0.0], t1=5.0, method="rk4", h=0.1, grad_tol=5e-4, n_save=2)
+    assert np.linalg.norm(np.asarray(V.grad(sol.x_final))) <= 5e-4
+    assert sol.stats["steps_total"] == int(np.ceil(np.log(2.0) / 0.1))  # |∇V| ≈ 1e-3·e^{−t}
