@@ -127,16 +127,13 @@ class ModeWeights:
         return tuple(jnp.take(v, self.inverse).reshape(self.shape) for v in out)
 
 
-def build(flow: FieldFlow, *, order: int = 1, **options: Any) -> Stepper:
-    if order == 4:
-        return _build_etdrk4(flow)
-    name = "etd1" if order == 1 else "etdrk2"
+def _parts(flow: FieldFlow, name: str, *, embedded: bool) -> tuple[Any, ...]:
+    """What every exponential scheme needs: (functional, grid, κ, the mode weights, the
+    nonlinear term 𝒩(c, ĉ, S) = −a(k)(f₀′(c)^ − Sĉ), the initial state)."""
     f, a1, lam = linear_parts(flow, name)
     M = constant_mobility(flow, name)
     grid = flow.grid
-    kappa = f.kappa or 0.0
     off = offset_term(flow)
-    weights = ModeWeights(M * np.asarray(a1), lam)
     a = M * jnp.asarray(a1)
 
     def nonlinear(c, ch, S):
@@ -147,9 +144,19 @@ def build(flow: FieldFlow, *, order: int = 1, **options: Any) -> Stepper:
         ch = grid.forward(c)
         F = f.energy(grid, c, ch)
         out = {"c": c, "ch": ch, "F": F, "E": F, "fail": jnp.int32(0)}
-        if order == 2:
+        if embedded:
             out["err"] = jnp.zeros(())
         return out
+
+    weights = ModeWeights(M * np.asarray(a1), lam)
+    return f, grid, f.kappa or 0.0, weights, nonlinear, init
+
+
+def build(flow: FieldFlow, *, order: int = 1, **options: Any) -> Stepper:
+    if order == 4:
+        return _build_etdrk4(flow)
+    name = "etd1" if order == 1 else "etdrk2"
+    f, grid, kappa, weights, nonlinear, init = _parts(flow, name, embedded=order == 2)
 
     def step(s, h, p):
         S = p["S"]
@@ -206,23 +213,8 @@ def _phis4_and_half(z: Any) -> tuple[Any, ...]:
 
 
 def _build_etdrk4(flow: FieldFlow) -> Stepper:
-    f, a1, lam = linear_parts(flow, "etdrk4")
-    M = constant_mobility(flow, "etdrk4")
-    grid = flow.grid
-    kappa = f.kappa or 0.0
-    off = offset_term(flow)
-    weights = ModeWeights(M * np.asarray(a1), lam)
-    a = M * jnp.asarray(a1)
+    f, grid, kappa, weights, nonlinear, init = _parts(flow, "etdrk4", embedded=True)
     volume = grid.cell_volume * grid.size
-
-    def nonlinear(c, ch, S):
-        return -a * (grid.forward(f.bulk_derivative(grid, c) - off) - S * ch)
-
-    def init(c0, p):
-        c = jnp.asarray(c0)
-        ch = grid.forward(c)
-        F = f.energy(grid, c, ch)
-        return {"c": c, "ch": ch, "F": F, "E": F, "fail": jnp.int32(0), "err": jnp.zeros(())}
 
     def rms(d_hat):
         # Parseval: the root mean square of d over the grid from its transform
