@@ -23,6 +23,7 @@ References:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,8 +71,9 @@ def _per_axis(value: Any, ndim: int, key: str, what: str) -> tuple[float, ...]:
     return out
 
 
-class Grid:
-    """What every grid has: shape, lengths, spacing, cell volume, coordinates, integration."""
+class Grid(ABC):
+    """What every grid has: shape, lengths, spacing, cell volume, coordinates, integration;
+    the transforms and operators each kind of grid implements are its abstract methods."""
 
     kind = "grid"
 
@@ -91,8 +93,8 @@ class Grid:
         self.size = int(np.prod(self.shape))
 
     # -- geometry --------------------------------------------------------------------------
-    def axis_points(self, axis: int) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def axis_points(self, axis: int) -> np.ndarray: ...
 
     def coordinates(self) -> tuple[np.ndarray, ...]:
         """The coordinates of the grid points, one array of ``shape`` per axis (``ij`` order)."""
@@ -137,38 +139,46 @@ class Grid:
     #: the eigenvalues of the grid's Laplacian in its transform, of ``spectral_shape``
     laplacian_symbol: np.ndarray
 
+    @abstractmethod
     def forward(self, c: Any) -> Any:
         """The coefficients of c in the eigenvectors of the grid's Laplacian."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def inverse(self, c_hat: Any) -> Any:
         """c from its coefficients (the inverse of :meth:`forward`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def inner_hat(self, a_hat: Any, b_hat: Any) -> Any:
         """⟨a, b⟩ = Σ a b dV from the transformed fields (Parseval)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def grad(self, c: Any) -> tuple[Any, ...]:
         """∇c, one array per axis."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def div(self, J: Sequence[Any]) -> Any:
         """∇·J at the cells (nodes)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def laplacian(self, c: Any) -> Any:
         """Δc."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def gradient_energy(self, c: Any, c_hat: Any = None) -> Any:
         """½∫|∇c|²."""
-        raise NotImplementedError
+        ...
 
     @property
+    @abstractmethod
     def laplacian_offset(self) -> np.ndarray | None:
         """Δ0: the constant non-zero Dirichlet data add to the Laplacian (None when none)."""
-        raise NotImplementedError
+        ...
 
     def __repr__(self) -> str:
         dims = "×".join(map(str, self.shape))
