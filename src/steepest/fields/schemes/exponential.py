@@ -54,7 +54,8 @@ def phis(z: Any) -> tuple[Any, Any, Any]:
     )
     series2 = 0.5 + z / 6.0 + z * z / 24.0 + z**3 / 120.0 + z**4 / 720.0
     p2 = jnp.where(small2, series2, (jnp.where(small2, 0.0, em1) - zs) / (zs * zs))
-    return em1 + 1.0, p1, p2
+    # e^z itself from exp where it is small: em1 + 1 would keep only an absolute 1e-16
+    return jnp.where(jnp.abs(z) < 0.5, em1 + 1.0, jnp.exp(z)), p1, p2
 
 
 _PHI3_SERIES = tuple(1.0 / math.factorial(j + 3) for j in range(18))
