@@ -156,7 +156,7 @@ def build_segment(stepper: Stepper, kind: str, check_energy: bool):
                 failed = new["fail"] != 0
                 scale = p["atol"] + p["rtol"] * jnp.max(jnp.abs(new["c"]))
                 err = new["err"] / scale
-                expo = 1.0 / (stepper.error_order or order)  # the estimate is O(h^q)
+                expo = 1.0 / stepper.error_order  # the estimate is O(h^q)
             elif kind == "error":
                 big = stepper.step(s, h, p)
                 mid = stepper.step(s, 0.5 * h, p)

@@ -47,7 +47,7 @@ class Stepper:
             lower-order solution, so the error controller uses it instead of step doubling (a
             third of the work).
         error_order: q, the local error of that estimate is O(h^q) (the controller scales
-            steps by err^(−1/q)).
+            steps by err^(−1/q)); set by every embedded scheme, 0 otherwise.
     """
 
     name: str
@@ -99,7 +99,7 @@ def offset_term(flow: FieldFlow) -> Any:
     return 0.0 if off is None or not k else k * jnp.asarray(off)
 
 
-def stabilisation_default(flow: FieldFlow, c0: np.ndarray) -> float:
+def stabilisation_default(flow: FieldFlow, c0: np.ndarray, margin: float = 0.1) -> float:
     """S = L = max|f₀″| on the range of c₀ and the wells: the Lipschitz constant of f₀′.
 
     Energy stability of the stabilised semi-implicit scheme is proved for S ≥ L/2 for
@@ -109,7 +109,7 @@ def stabilisation_default(flow: FieldFlow, c0: np.ndarray) -> float:
     f = flow.functional
     if not isinstance(f, GradientFunctional):
         return 0.0
-    return f.curvature_bound(flow.grid, c0)
+    return f.curvature_bound(flow.grid, c0, margin=margin)
 
 
 def finite_all(tree: dict[str, Any]) -> Any:
